@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs kiln's build and run dependencies from Debian 12's packages (no downloads elsewhere).
+#   --test   also what the test suite needs (Chromium for the report screenshot test)
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev zlib1g-dev libtoml11-dev
+      libgtest-dev libbenchmark-dev dataset-fashion-mnist)
+[[ "${1:-}" == "--test" ]] && pkgs+=(chromium)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,62 @@
+#include "backend/cpu/activation.h"
+
+#include <cmath>
+
+namespace kiln::cpu {
+
+// Elementwise loops are memory bound: split them over the threads only when large enough
+// to pay for waking the pool.
+constexpr int64_t kParallelMin = 1 << 16;
+
+void relu_forward(const Real* x, Real* y, int64_t n) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : Real(0);
+}
+
+// The derivative at exactly 0 is taken as 0 (a subgradient); gradient checks avoid the kink.
+void relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0 ? dy[i] : Real(0);
+}
+
+void leaky_relu_forward(const Real* x, Real* y, int64_t n, Real slope) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : slope * x[i];
+}
+
+void leaky_relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n, Real slope) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
+}
+
+void tanh_forward(const Real* x, Real* y, int64_t n) {
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+
+// d tanh(x)/dx = 1 - tanh(x)^2 = 1 - y^2
+void tanh_backward(const Real* y, const Real* dy, Real* dx, int64_t n) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (Real(1) - y[i] * y[i]);
+}
+
+// Written so that exp never overflows: for x < 0, sigmoid(x) = e^x / (1 + e^x).
+void sigmoid_forward(const Real* x, Real* y, int64_t n) {
+#pragma omp parallel for if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] >= 0) {
+      y[i] = Real(1) / (Real(1) + std::exp(-x[i]));
+    } else {
+      Real e = std::exp(x[i]);
+      y[i] = e / (Real(1) + e);
+    }
+  }
+}
+
+// d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x)) = y (1 - y)
+void sigmoid_backward(const Real* y, const Real* dy, Real* dx, int64_t n) {
+#pragma omp parallel for simd if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (Real(1) - y[i]);
+}
+
+}  // namespace kiln::cpu

@@ -1,0 +1,48 @@
+#pragma once
+// The one dispatch point between layers and kernels (STYLE.md #5): layers call kiln::ops on
+// tensors; each op picks the backend from the tensors' device and calls the plain kernel over
+// raw buffers (kiln::cpu now; kiln::cuda is added here, and only here).
+//
+// Conventions: a tensor handed to an op as a matrix is read as [dim(0), numel / dim(0)]
+// (N-first: one row per sample). Ops that say "accumulate" add into their output.
+#include "tensor/tensor.h"
+
+namespace kiln::ops {
+
+// The device all the given tensors live on; throws if they disagree or if no backend for it
+// was built.
+Device backend_for(std::initializer_list<const Tensor*> tensors);
+
+// C = alpha * op(A) op(B) + beta * C with A, B, C read as matrices.
+void matmul(bool trans_a, bool trans_b, Real alpha, const Tensor& A, const Tensor& B, Real beta,
+            Tensor& C);
+
+// Y[n, j] += b[j] for Y read as a matrix [N, F].
+void add_row_bias(Tensor& Y, const Tensor& b);
+// db[j] += sum_n dY[n, j]  (the gradient of a row bias: dL/db = dL/dY^T 1).
+void accumulate_row_sum(const Tensor& dY, Tensor& db);
+
+// y += alpha * x
+void axpy(Real alpha, const Tensor& x, Tensor& y);
+void copy(const Tensor& src, Tensor& dst);
+
+void relu_forward(const Tensor& x, Tensor& y);
+void relu_backward(const Tensor& x, const Tensor& dy, Tensor& dx);
+void leaky_relu_forward(const Tensor& x, Tensor& y, Real slope);
+void leaky_relu_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Real slope);
+void tanh_forward(const Tensor& x, Tensor& y);
+void tanh_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
+void sigmoid_forward(const Tensor& x, Tensor& y);
+void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
+
+}  // namespace kiln::ops
+
+namespace kiln::ops {
+
+// Softmax cross-entropy of logits (N, K) against labels (N values in [0, K)); see cpu/loss.h.
+// probs and dlogits may be null. Returns the mean loss.
+double softmax_xent(const Tensor& logits, const int32_t* labels, Real smoothing, Tensor* probs, Tensor* dlogits);
+// ½ squared error, mean over the batch; dy may be null.
+double mse(const Tensor& y, const Tensor& target, Tensor* dy);
+
+}  // namespace kiln::ops

@@ -1,0 +1,60 @@
+#pragma once
+// Gradient checking by central finite differences (STYLE.md #3).
+//
+// For a scalar function L(θ) and the analytic gradient g = dL/dθ from backward, each checked
+// element is compared with the central difference
+//     n_i = (L(θ + h e_i) - L(θ - h e_i)) / 2h,       error O(h²)
+// at several step sizes h; an element passes if for some h
+//     |g_i - n_i| <= atol + rtol * max(|g_i|, |n_i|).
+// Taking the best step absorbs both truncation error (h too large) and round-off (h too small).
+// Layers are checked through L = Σ r ⊙ f(x) with a fixed random r, so dL/dy = r.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "layers/layer.h"
+#include "loss/loss.h"
+#include "model/model.h"
+
+namespace kiln {
+
+struct GradCheckOptions {
+  std::vector<double> steps{1e-2, 1e-3, 1e-4, 1e-5};
+  double rtol = sizeof(Real) == 8 ? 1e-6 : 2e-2;
+  double atol = sizeof(Real) == 8 ? 1e-8 : 1e-3;
+  int64_t max_elements = 200;  // per tensor; larger tensors are sampled (seeded)
+  uint64_t seed = 1;
+};
+
+struct GradCheckResult {
+  bool ok = true;
+  int64_t checked = 0, failed = 0;
+  double max_error = 0;  // worst |g - n| / (atol + rtol max(|g|,|n|)); ≤ 1 passes
+  std::string worst;     // "weight[17]: analytic 0.12, numeric 0.34"
+  std::string report() const;
+};
+
+// One tensor to perturb: the values θ (perturbed in place and restored) and dL/dθ.
+struct GradProbe {
+  std::string name;
+  Tensor value;
+  Tensor analytic;
+};
+
+// Checks each probe against the scalar function `loss` (which must recompute from the values).
+GradCheckResult check_gradients(const std::function<double()>& loss, const std::vector<GradProbe>& probes,
+                                const GradCheckOptions& opt = {});
+
+// Checks dL/dx and dL/dθ of one layer on a random input of shape `in` (values U(-1, 1)), in the
+// given pass mode. `input_fill` may replace the random input (to keep away from kinks).
+GradCheckResult check_layer(Layer& layer, const Shape& in, const Pass& pass, const GradCheckOptions& opt = {},
+                            const std::function<void(Tensor&)>& input_fill = nullptr);
+
+// Checks dL/dθ of every parameter of a whole model, with the given loss and targets.
+GradCheckResult check_model(Model& model, Loss& loss, const Tensor& x, const Targets& targets, const Pass& pass,
+                            const GradCheckOptions& opt = {});
+
+// Checks dL/d(output) of a loss.
+GradCheckResult check_loss(Loss& loss, const Tensor& out, const Targets& targets, const GradCheckOptions& opt = {});
+
+}  // namespace kiln

@@ -1,0 +1,68 @@
+#pragma once
+// The layer contract, stated once (STYLE.md #7).
+//
+// A layer maps a batch x (N-first, NCHW for images) to y = f(x). It is built knowing its input
+// shape, so every size is fixed at construction and checked in output_shape().
+//
+//  forward(x, y, pass)
+//      Writes f(x) into y, which the caller has sized to output_shape(x.shape()). May cache what
+//      backward needs (pooling argmax, batch-norm statistics); must not keep x or y beyond the
+//      call other than through that cache.
+//  backward(x, y, dy, dx)
+//      Called after forward on the same x and y, with dy = dL/dy. Writes dL/dx into *dx
+//      (overwriting) when dx is non-null, and ADDS dL/dθ into each parameter's gradient, so
+//      gradients of several batches or paths accumulate; the model zeroes them each step.
+//  params()
+//      The trainable tensors with their gradients, as handles the model may rebind into one
+//      flat buffer (values are copied first). buffers() are saved state that is not trained
+//      (batch-norm running statistics).
+//
+// Layers own parameters and call kiln::ops; they never contain backend-specific code.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/rng.h"
+#include "tensor/tensor.h"
+
+namespace kiln {
+
+enum class Mode { train, eval };
+
+// What a forward pass needs besides its input: the mode, and for stochastic layers the seed and
+// step from which their counter-based random numbers are drawn.
+struct Pass {
+  Mode mode = Mode::eval;
+  uint64_t seed = 0;
+  int64_t step = 0;
+  bool training() const { return mode == Mode::train; }
+};
+
+struct Param {
+  std::string name;        // "weight", "bias", "gamma", ...; the model prefixes the layer path
+  Tensor* value = nullptr;
+  Tensor* grad = nullptr;  // null for buffers
+  bool decay = true;       // weight decay applies (weights yes; biases and BN shifts/scales no)
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  // The spec this layer was built from, in the experiment-file syntax ("conv 16 5x5 pad=2").
+  virtual std::string spec() const = 0;
+  virtual Shape output_shape(const Shape& in) const = 0;
+  virtual void forward(const Tensor& x, Tensor& y, const Pass& pass) = 0;
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
+
+  virtual std::vector<Param> params() { return {}; }
+  virtual std::vector<Param> buffers() { return {}; }
+  // Initialise parameters (He/Glorot as fits the layer); called once by the model.
+  virtual void init(Rng& /*rng*/) {}
+  // Multiply-adds count twice; per batch of in[0] samples.
+  virtual int64_t forward_flops(const Shape& /*in*/) const { return 0; }
+  // Nested layers (a residual block's body), for summaries and parameter collection.
+  virtual std::vector<Layer*> children() { return {}; }
+};
+
+}  // namespace kiln

@@ -1,0 +1,70 @@
+// Residual block.
+//   y = f(x) + P x
+//   dL/dx = (∂f/∂x)^T dL/dy + P^T dL/dy
+// The upstream gradient flows unchanged into both paths; their input gradients add.
+#include "layers/residual.h"
+
+#include "backend/ops.h"
+
+namespace kiln {
+
+Residual::Residual(Sequential body, std::unique_ptr<Conv2d> projection)
+    : body_(std::move(body)), proj_(std::move(projection)) {}
+
+std::string Residual::spec() const { return std::string("residual") + (proj_ ? " proj" : "") + " { " + body_.spec() + " }"; }
+
+Shape Residual::output_shape(const Shape& in) const {
+  Shape out = body_.output_shape(in);
+  Shape skip = proj_ ? proj_->output_shape(in) : in;
+  if (out != skip)
+    throw Error("residual: the body maps " + in.str() + " to " + out.str() + " but the skip path gives " +
+                skip.str() + (proj_ ? "" : " (use 'residual proj { ... }' for a 1x1 projection)"));
+  return out;
+}
+
+// f(x) is kept in its own buffer: the body's last layer may need its own output in backward
+// (tanh, sigmoid), and y = f(x) + P x is not that.
+void Residual::forward(const Tensor& x, Tensor& y, const Pass& pass) {
+  fx_.ensure(y.shape());
+  body_.forward(x, fx_, pass);
+  ops::copy(fx_, y);
+  if (proj_) {
+    skip_.ensure(y.shape());
+    proj_->forward(x, skip_, pass);
+    ops::axpy(Real(1), skip_, y);
+  } else {
+    ops::axpy(Real(1), x, y);
+  }
+}
+
+void Residual::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  body_.backward(x, fx_, dy, dx);
+  if (proj_) {
+    if (dx) {
+      dskip_.ensure(x.shape());
+      proj_->backward(x, skip_, dy, &dskip_);
+      ops::axpy(Real(1), dskip_, *dx);
+    } else {
+      proj_->backward(x, skip_, dy, nullptr);
+    }
+  } else if (dx) {
+    ops::axpy(Real(1), dy, *dx);
+  }
+}
+
+void Residual::init(Rng& rng) {
+  body_.init(rng);
+  if (proj_) proj_->init(rng);
+}
+
+int64_t Residual::forward_flops(const Shape& in) const {
+  return body_.forward_flops(in) + (proj_ ? proj_->forward_flops(in) : 0) + body_.output_shape(in).numel();
+}
+
+std::vector<Layer*> Residual::children() {
+  std::vector<Layer*> c{&body_};
+  if (proj_) c.push_back(proj_.get());
+  return c;
+}
+
+}  // namespace kiln

@@ -1,0 +1,58 @@
+#include "loss/loss.h"
+
+#include <sstream>
+
+#include "backend/ops.h"
+#include "model/spec.h"
+
+namespace kiln {
+
+SoftmaxCrossEntropy::SoftmaxCrossEntropy(Real label_smoothing) : smoothing_(label_smoothing) {
+  if (!(label_smoothing >= 0 && label_smoothing < 1))
+    throw Error("softmax_xent: label smoothing must be in [0, 1), got " + std::to_string(label_smoothing));
+}
+
+std::string SoftmaxCrossEntropy::spec() const {
+  std::ostringstream os;
+  os << "softmax_xent";
+  if (smoothing_ != 0) os << " smoothing=" << smoothing_;
+  return os.str();
+}
+
+double SoftmaxCrossEntropy::forward_backward(const Tensor& out, const Targets& t, Tensor* dout) {
+  if (out.rank() != 2) throw Error("softmax_xent: expects (N, classes) output, got " + out.shape().str());
+  if (static_cast<int64_t>(t.labels.size()) != out.dim(0))
+    throw Error("softmax_xent: " + std::to_string(t.labels.size()) + " labels for a batch of " + std::to_string(out.dim(0)));
+  probs_.ensure(out.shape());
+  return ops::softmax_xent(out, t.labels.data(), smoothing_, &probs_, dout);
+}
+
+double MSE::forward_backward(const Tensor& out, const Targets& t, Tensor* dout) {
+  if (t.values) return ops::mse(out, *t.values, dout);
+  if (static_cast<int64_t>(t.labels.size()) != out.dim(0))
+    throw Error("mse: " + std::to_string(t.labels.size()) + " labels for a batch of " + std::to_string(out.dim(0)));
+  onehot_.ensure(out.shape());
+  onehot_.zero();
+  const int64_t K = out.shape().per_sample();
+  for (int64_t n = 0; n < out.dim(0); ++n) {
+    if (t.labels[n] < 0 || t.labels[n] >= K) throw Error("mse: label " + std::to_string(t.labels[n]) + " out of range");
+    onehot_[n * K + t.labels[n]] = 1;
+  }
+  return ops::mse(out, onehot_, dout);
+}
+
+std::unique_ptr<Loss> make_loss(const std::string& text) {
+  SpecLine s(text, "loss");
+  if (s.name == "softmax_xent" || s.name == "cross_entropy" || s.name == "xent" || s.name == "softmax_cross_entropy") {
+    Real eps = static_cast<Real>(s.option_double("smoothing", 0));
+    s.finish();
+    return std::make_unique<SoftmaxCrossEntropy>(eps);
+  }
+  if (s.name == "mse") {
+    s.finish();
+    return std::make_unique<MSE>();
+  }
+  throw Error("unknown loss '" + s.name + "' (expected softmax_xent or mse)");
+}
+
+}  // namespace kiln

@@ -1,0 +1,183 @@
+#include "model/model.h"
+
+#include <cstring>
+#include <functional>
+#include <iomanip>
+#include <sstream>
+
+#include "tensor/binio.h"
+
+namespace kiln {
+
+namespace {
+
+Shape batched(int64_t n, const Shape& per_sample) {
+  std::vector<int64_t> d{n};
+  d.insert(d.end(), per_sample.dims().begin(), per_sample.dims().end());
+  return Shape(d);
+}
+
+Shape unbatched(const Shape& s) { return Shape(std::vector<int64_t>(s.dims().begin() + 1, s.dims().end())); }
+
+// Visits every layer depth-first with its path ("3", "3.0.1").
+template <class F>
+void walk(Layer& layer, const std::string& path, int depth, F&& f) {
+  f(layer, path, depth);
+  auto kids = layer.children();
+  for (size_t i = 0; i < kids.size(); ++i)
+    walk(*kids[i], path.empty() ? std::to_string(i) : path + "." + std::to_string(i), depth + 1, f);
+}
+
+}  // namespace
+
+Model::Model(Shape input, Sequential net, uint64_t init_seed) : input_(std::move(input)), net_(std::move(net)) {
+  output_shape();  // validates every layer against the input shape
+  Rng rng(init_seed);
+  net_.init(rng);
+
+  // Gather parameters into one flat buffer (values copied, then the layers' tensors rebound
+  // to views), and the gradients into a second with the same layout.
+  struct Found {
+    std::string name;
+    Param p;
+  };
+  std::vector<Found> found, bufs;
+  walk(net_, "", 0, [&](Layer& l, const std::string& path, int) {
+    for (auto& p : l.params()) found.push_back({path + "." + p.name, p});
+    for (auto& p : l.buffers()) bufs.push_back({path + "." + p.name, p});
+  });
+  int64_t total = 0;
+  for (auto& f : found) total += f.p.value->numel();
+  params_ = Tensor({total});
+  grads_ = Tensor({total});
+  decay_mask_.assign(static_cast<size_t>(total), 0);
+  int64_t off = 0;
+  for (auto& f : found) {
+    Tensor& v = *f.p.value;
+    Tensor view = params_.slice(off, v.shape());
+    std::memcpy(view.data(), v.data(), static_cast<size_t>(v.numel()) * sizeof(Real));
+    v = view;
+    *f.p.grad = grads_.slice(off, v.shape());
+    if (f.p.decay) std::fill(decay_mask_.begin() + off, decay_mask_.begin() + off + v.numel(), 1);
+    named_.push_back({f.name, v, *f.p.grad, f.p.decay});
+    off += v.numel();
+  }
+  for (auto& b : bufs) buffers_.push_back({b.name, *b.p.value, Tensor(), false});
+}
+
+Shape Model::output_shape() const { return unbatched(net_.output_shape(batched(1, input_))); }
+
+const Tensor& Model::forward(const Tensor& x, const Pass& pass) {
+  if (x.rank() < 1 || unbatched(x.shape()) != input_)
+    throw Error("model input: expected (N, " + input_.str().substr(1) + " but got " + x.shape().str());
+  out_.ensure(net_.output_shape(x.shape()));
+  net_.forward(x, out_, pass);
+  x_cache_ = x;
+  has_forward_ = true;
+  return out_;
+}
+
+void Model::backward(const Tensor& dout) {
+  KILN_CHECK(has_forward_, "backward without a forward");
+  check_same_shape(dout, out_, "model backward: dL/d(output) vs output");
+  net_.backward(x_cache_, out_, dout, nullptr);
+}
+
+std::vector<LayerSummary> Model::summary() const {
+  std::vector<LayerSummary> rows;
+  auto& net = const_cast<Sequential&>(net_);
+  // Shapes flow along each Sequential; a residual's children see the block's input. Chains
+  // themselves get no row: their layers do, indented under the block that holds them.
+  // level: how many non-chain blocks enclose the layer (its indentation in the table).
+  std::function<void(Layer&, const std::string&, int, int, const Shape&)> visit =
+      [&](Layer& l, const std::string& path, int depth, int level, const Shape& in) {
+        int64_t np = 0;
+        for (auto& p : l.params()) np += p.value->numel();
+        const bool chain = dynamic_cast<Sequential*>(&l) != nullptr;
+        if (depth > 0 && !chain) rows.push_back({path, l.spec(), unbatched(l.output_shape(in)), np, l.forward_flops(in), level});
+        auto kids = l.children();
+        Shape s = in;
+        for (size_t i = 0; i < kids.size(); ++i) {
+          std::string kp = path.empty() ? std::to_string(i) : path + "." + std::to_string(i);
+          visit(*kids[i], kp, depth + 1, level + (chain || depth == 0 ? 0 : 1), chain ? s : in);
+          if (chain) s = kids[i]->output_shape(s);
+        }
+      };
+  visit(net, "", 0, 0, batched(1, input_));
+  return rows;
+}
+
+std::string Model::summary_table() const {
+  auto rows = summary();
+  std::ostringstream os;
+  auto fmt = [](int64_t v) {
+    std::string s = std::to_string(v), out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i && (s.size() - i) % 3 == 0) out += ',';
+      out += s[i];
+    }
+    return out;
+  };
+  os << std::left << std::setw(34) << "layer" << std::setw(18) << "output shape" << std::right << std::setw(12)
+     << "params" << std::setw(16) << "FLOPs" << "\n";
+  os << std::string(80, '-') << "\n";
+  os << std::left << std::setw(34) << "input" << std::setw(18) << input_.str() << "\n";
+  int64_t flops = 0;
+  for (auto& r : rows) {
+    std::string name = std::string(static_cast<size_t>(2 * r.depth), ' ') + r.spec;
+    if (name.size() > 33) name = name.substr(0, 30) + "...";
+    os << std::left << std::setw(34) << name << std::setw(18) << r.output.str() << std::right << std::setw(12)
+       << fmt(r.params) << std::setw(16) << fmt(r.flops) << "\n";
+    if (r.depth == 0) flops += r.flops;
+  }
+  os << std::string(80, '-') << "\n";
+  os << "total parameters: " << fmt(param_count()) << "\n";
+  os << "forward FLOPs per sample: " << fmt(flops) << "\n";
+  return os.str();
+}
+
+// Weights file, little-endian:
+//   "KILNWTS1"  u32 version (1)  str architecture  u32 input rank, i64 dims
+//   u32 count, then per tensor: str name, u32 rank, i64 dims, f32 data
+//   (parameters, then buffers such as batch-norm running statistics)
+//   u32 CRC-32 of all preceding bytes
+void Model::save_weights(const std::string& path) const {
+  BinWriter w;
+  w.bytes("KILNWTS1", 8);
+  w.pod(uint32_t{1});
+  w.str(net_.spec());
+  w.pod(static_cast<uint32_t>(input_.rank()));
+  for (int64_t d : input_.dims()) w.pod(d);
+  w.pod(static_cast<uint32_t>(named_.size() + buffers_.size()));
+  for (const auto* list : {&named_, &buffers_})
+    for (auto& t : *list) {
+      w.str(t.name);
+      w.tensor(t.value);
+    }
+  w.commit(path);
+}
+
+void Model::load_weights(const std::string& path) {
+  BinReader r(path, "weights file");
+  r.expect_magic("KILNWTS1");
+  auto version = r.pod<uint32_t>();
+  if (version != 1) r.fail("unsupported version " + std::to_string(version));
+  std::string arch = r.str();
+  if (arch != net_.spec()) r.fail("architecture differs:\n  file:  " + arch + "\n  model: " + net_.spec());
+  auto rank = r.pod<uint32_t>();
+  if (rank > 8) r.fail("input rank out of range");
+  std::vector<int64_t> dims(rank);
+  for (auto& d : dims) d = r.pod<int64_t>();
+  if (Shape(dims) != input_) r.fail("input shape " + Shape(dims).str() + " differs from the model's " + input_.str());
+  auto count = r.pod<uint32_t>();
+  if (count != named_.size() + buffers_.size()) r.fail("holds " + std::to_string(count) + " tensors, the model has " + std::to_string(named_.size() + buffers_.size()));
+  for (auto* list : {&named_, &buffers_})
+    for (auto& t : *list) {
+      std::string name = r.str();
+      if (name != t.name) r.fail("expected tensor '" + t.name + "', found '" + name + "'");
+      r.tensor_into(t.value, name);
+    }
+  if (!r.at_end()) r.fail("trailing bytes after the last tensor");
+}
+
+}  // namespace kiln

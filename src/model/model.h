@@ -1,0 +1,74 @@
+#pragma once
+// A model: a chain of layers built at run time for a fixed per-sample input shape, with all
+// parameters and gradients gathered into one flat buffer each (named views into it), so the
+// optimizer is one loop over one array and a checkpoint is one write (STYLE.md #8).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/sequential.h"
+
+namespace kiln {
+
+struct NamedTensor {
+  std::string name;  // "3.weight": layer path, then parameter name
+  Tensor value;
+  Tensor grad;       // undefined for buffers
+  bool decay = true;
+};
+
+struct LayerSummary {
+  std::string path;   // "0", "4.body.1"
+  std::string spec;
+  Shape output;       // per batch of 1
+  int64_t params = 0;
+  int64_t flops = 0;  // forward, per sample
+  int depth = 0;
+};
+
+class Model {
+ public:
+  // input: the shape of one sample, e.g. {1, 28, 28} or {784}.
+  Model(Shape input, Sequential net, uint64_t init_seed);
+  Model(Model&&) = default;
+  Model& operator=(Model&&) = default;
+
+  const Shape& input_shape() const { return input_; }
+  Shape output_shape() const;  // per sample
+  Sequential& net() { return net_; }
+
+  // Runs the network on a batch (N, input...) and returns the output (N, classes...), which
+  // stays valid until the next forward.
+  const Tensor& forward(const Tensor& x, const Pass& pass);
+  // Back-propagates dL/d(output) of the last forward; ADDS into the parameter gradients.
+  void backward(const Tensor& dout);
+  void zero_grad() { grads_.zero(); }
+
+  Tensor& params() { return params_; }  // all parameters, flat
+  Tensor& grads() { return grads_; }    // their gradients, same layout
+  const std::vector<NamedTensor>& named_params() const { return named_; }
+  const std::vector<NamedTensor>& named_buffers() const { return buffers_; }
+  int64_t param_count() const { return params_.numel(); }
+  // A mask over the flat parameters: 1 where weight decay applies.
+  const std::vector<uint8_t>& decay_mask() const { return decay_mask_; }
+
+  std::vector<LayerSummary> summary() const;
+  // Keras-style table: layer, output shape, parameters, FLOPs, with totals.
+  std::string summary_table() const;
+
+  // Weights file (docs/formats.md): magic "KILNWTS1", version, architecture string, named
+  // tensors, CRC-32 of everything before it. load() checks all of it against this model.
+  void save_weights(const std::string& path) const;
+  void load_weights(const std::string& path);
+
+ private:
+  Shape input_;
+  Sequential net_;
+  Tensor params_, grads_;
+  std::vector<NamedTensor> named_, buffers_;
+  std::vector<uint8_t> decay_mask_;
+  Tensor x_cache_, out_;
+  bool has_forward_ = false;
+};
+
+}  // namespace kiln

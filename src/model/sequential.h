@@ -1,0 +1,33 @@
+#pragma once
+// A chain of layers, itself a layer (so residual blocks nest). It keeps the intermediate
+// activations of the last forward for backward, in buffers planned once per batch shape.
+#include <memory>
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace kiln {
+
+class Sequential : public Layer {
+ public:
+  Sequential() = default;
+  void add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
+  size_t size() const { return layers_.size(); }
+  Layer& operator[](size_t i) { return *layers_[i]; }
+  const Layer& operator[](size_t i) const { return *layers_[i]; }
+
+  std::string spec() const override;  // "a; b; c"
+  Shape output_shape(const Shape& in) const override;
+  void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  void init(Rng& rng) override;
+  int64_t forward_flops(const Shape& in) const override;
+  std::vector<Layer*> children() override;
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Tensor> acts_;   // acts_[i]: output of layer i (for i < size - 1)
+  std::vector<Tensor> grads_;  // grads_[i]: dL/d(acts_[i])
+};
+
+}  // namespace kiln

@@ -1,0 +1,88 @@
+#pragma once
+// Tensor: a shape, a device and a pointer into reference-counted, 64-byte-aligned storage.
+// Copies are shallow (handles share storage, like PyTorch); clone() makes a deep copy.
+// Views (reshape, slice) share storage, which is how the model keeps all parameters in
+// one flat buffer with named views (STYLE.md #8).
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/check.h"
+
+namespace kiln {
+
+// The library is compiled for float32. The gradient-check tests compile the same sources a
+// second time with KILN_REAL_DOUBLE so that finite differences can be tight.
+#ifdef KILN_REAL_DOUBLE
+using Real = double;
+#else
+using Real = float;
+#endif
+
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
+  explicit Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+
+  int rank() const { return static_cast<int>(dims_.size()); }
+  int64_t operator[](int i) const { return dims_.at(static_cast<size_t>(i)); }
+  int64_t numel() const;
+  const std::vector<int64_t>& dims() const { return dims_; }
+  std::string str() const;  // "[64, 16, 28, 28]"
+  bool operator==(const Shape& o) const { return dims_ == o.dims_; }
+  bool operator!=(const Shape& o) const { return dims_ != o.dims_; }
+  // Product of all dims after the first (features per sample for an N-first tensor).
+  int64_t per_sample() const;
+
+ private:
+  std::vector<int64_t> dims_;
+};
+
+enum class Device { cpu, cuda };
+const char* device_name(Device d);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(Shape shape, Device device = Device::cpu);  // zero-filled
+
+  bool defined() const { return ptr_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(int i) const { return shape_[i]; }
+  int rank() const { return shape_.rank(); }
+  int64_t numel() const { return ptr_ ? shape_.numel() : 0; }  // 0 when undefined
+  Device device() const { return device_; }
+
+  Real* data() { return ptr_; }
+  const Real* data() const { return ptr_; }
+  Real& operator[](int64_t i) { return ptr_[i]; }
+  Real operator[](int64_t i) const { return ptr_[i]; }
+
+  // Same storage, another shape with the same number of elements.
+  Tensor reshape(Shape shape) const;
+  // Same storage, `shape.numel()` elements starting `offset` elements in.
+  Tensor slice(int64_t offset, Shape shape) const;
+  Tensor clone() const;
+
+  void fill(Real v);
+  void zero() { fill(Real(0)); }
+  // Planned buffers: keeps the storage when the element count is unchanged (no allocation in
+  // the steady-state step), reallocates (zeroed) otherwise.
+  void ensure(const Shape& shape);
+
+ private:
+  std::shared_ptr<Real> storage_;
+  int64_t capacity_ = 0;
+  Real* ptr_ = nullptr;
+  Shape shape_;
+  Device device_ = Device::cpu;
+};
+
+// Throws kiln::Error naming both shapes when they differ.
+void check_shape(const Tensor& t, const Shape& expected, const char* what);
+void check_same_shape(const Tensor& a, const Tensor& b, const char* what);
+
+}  // namespace kiln

@@ -1,0 +1,105 @@
+// Gradient checks (double precision build) of the dense layer, activations and losses, and
+// the planted bugs they must catch.
+#include <gtest/gtest.h>
+
+#include "backend/ops.h"
+#include "gradcheck/gradcheck.h"
+#include "layers/activation.h"
+#include "layers/dense.h"
+#include "loss/loss.h"
+
+using namespace kiln;
+
+static const Pass kTrain{Mode::train, 1, 0};
+
+static void keep_off_zero(Tensor& x) {
+  // ReLU-like kinks at 0: keep inputs at least 0.05 away so central differences are exact.
+  Rng rng(3);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    double v = rng.uniform(0.05, 1.0);
+    x[i] = static_cast<Real>(rng.uniform() < 0.5 ? -v : v);
+  }
+}
+
+TEST(GradCheck, Dense) {
+  Dense d(7, 5);
+  Rng rng(1);
+  d.init(rng);
+  auto r = check_layer(d, {4, 7}, kTrain);
+  EXPECT_TRUE(r.ok) << r.report();
+  EXPECT_EQ(r.checked, 4 * 7 + 5 * 7 + 5);
+}
+
+TEST(GradCheck, DenseOnImageInput) {
+  Dense d(2 * 3 * 3, 4, false);
+  Rng rng(1);
+  d.init(rng);
+  auto r = check_layer(d, {3, 2, 3, 3}, kTrain);
+  EXPECT_TRUE(r.ok) << r.report();
+}
+
+TEST(GradCheck, Activations) {
+  ReLU relu;
+  LeakyReLU leaky(0.1);
+  Tanh tanh_;
+  Sigmoid sigmoid;
+  Flatten flatten;
+  for (Layer* l : std::initializer_list<Layer*>{&relu, &leaky, &tanh_, &sigmoid, &flatten}) {
+    auto r = check_layer(*l, {3, 2, 4, 4}, kTrain, {}, keep_off_zero);
+    EXPECT_TRUE(r.ok) << l->spec() << ": " << r.report();
+  }
+}
+
+TEST(GradCheck, SoftmaxCrossEntropy) {
+  Rng rng(5);
+  Tensor z({6, 4});
+  for (int64_t i = 0; i < z.numel(); ++i) z[i] = static_cast<Real>(rng.uniform(-3, 3));
+  std::vector<int32_t> y{0, 1, 2, 3, 1, 2};
+  for (Real eps : {Real(0), Real(0.1)}) {
+    SoftmaxCrossEntropy loss(eps);
+    auto r = check_loss(loss, z, {y});
+    EXPECT_TRUE(r.ok) << r.report();
+  }
+  MSE mse;
+  auto r = check_loss(mse, z, {y});
+  EXPECT_TRUE(r.ok) << r.report();
+}
+
+// A dense layer whose backward uses W^T where W belongs (dX = G W^T W... reshaped): the
+// classic transposed-weight bug. With a square W it even has the right shape.
+class TransposedDense : public Dense {
+ public:
+  using Dense::Dense;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override {
+    Dense::backward(x, y, dy, nullptr);
+    ops::matmul(false, true, Real(1), dy, weight_, Real(0), *dx);  // bug: should be G W
+  }
+};
+
+TEST(GradCheckCatches, TransposedWeightInDenseBackward) {
+  TransposedDense d(6, 6);
+  Rng rng(1);
+  d.init(rng);
+  auto r = check_layer(d, {3, 6}, kTrain);
+  EXPECT_FALSE(r.ok) << "the planted bug went unnoticed: " << r.report();
+}
+
+// Softmax cross-entropy whose gradient forgets the 1/N of the batch mean.
+class NoMeanXent : public SoftmaxCrossEntropy {
+ public:
+  double forward_backward(const Tensor& out, const Targets& t, Tensor* dout) override {
+    double l = SoftmaxCrossEntropy::forward_backward(out, t, dout);
+    if (dout) ops::axpy(static_cast<Real>(out.dim(0) - 1), dout->clone(), *dout);  // bug: ×N
+    return l;
+  }
+};
+
+TEST(GradCheckCatches, DroppedOneOverNInLoss) {
+  Tensor z({5, 3});
+  Rng rng(2);
+  for (int64_t i = 0; i < z.numel(); ++i) z[i] = static_cast<Real>(rng.uniform(-2, 2));
+  std::vector<int32_t> y{0, 1, 2, 0, 1};
+  NoMeanXent loss;
+  auto r = check_loss(loss, z, {y});
+  EXPECT_FALSE(r.ok) << "the planted bug went unnoticed: " << r.report();
+}

@@ -141,10 +141,7 @@ std::string Model::summary_table() const {
 //   u32 count, then per tensor: str name, u32 rank, i64 dims, f32 data
 //   (parameters, then buffers such as batch-norm running statistics)
 //   u32 CRC-32 of all preceding bytes
-void Model::save_weights(const std::string& path) const {
-  BinWriter w;
-  w.bytes("KILNWTS1", 8);
-  w.pod(uint32_t{1});
+void Model::write_tensors(BinWriter& w) const {
   w.str(net_.spec());
   w.pod(static_cast<uint32_t>(input_.rank()));
   for (int64_t d : input_.dims()) w.pod(d);
@@ -154,14 +151,9 @@ void Model::save_weights(const std::string& path) const {
       w.str(t.name);
       w.tensor(t.value);
     }
-  w.commit(path);
 }
 
-void Model::load_weights(const std::string& path) {
-  BinReader r(path, "weights file");
-  r.expect_magic("KILNWTS1");
-  auto version = r.pod<uint32_t>();
-  if (version != 1) r.fail("unsupported version " + std::to_string(version));
+void Model::read_tensors(BinReader& r) {
   std::string arch = r.str();
   if (arch != net_.spec()) r.fail("architecture differs:\n  file:  " + arch + "\n  model: " + net_.spec());
   auto rank = r.pod<uint32_t>();
@@ -170,13 +162,31 @@ void Model::load_weights(const std::string& path) {
   for (auto& d : dims) d = r.pod<int64_t>();
   if (Shape(dims) != input_) r.fail("input shape " + Shape(dims).str() + " differs from the model's " + input_.str());
   auto count = r.pod<uint32_t>();
-  if (count != named_.size() + buffers_.size()) r.fail("holds " + std::to_string(count) + " tensors, the model has " + std::to_string(named_.size() + buffers_.size()));
+  const size_t expected = named_.size() + buffers_.size();
+  if (count != expected)
+    r.fail("holds " + std::to_string(count) + " tensors, the model has " + std::to_string(expected));
   for (auto* list : {&named_, &buffers_})
     for (auto& t : *list) {
       std::string name = r.str();
       if (name != t.name) r.fail("expected tensor '" + t.name + "', found '" + name + "'");
       r.tensor_into(t.value, name);
     }
+}
+
+void Model::save_weights(const std::string& path) const {
+  BinWriter w;
+  w.bytes("KILNWTS1", 8);
+  w.pod(uint32_t{1});
+  write_tensors(w);
+  w.commit(path);
+}
+
+void Model::load_weights(const std::string& path) {
+  BinReader r(path, "weights file");
+  r.expect_magic("KILNWTS1");
+  auto version = r.pod<uint32_t>();
+  if (version != 1) r.fail("unsupported version " + std::to_string(version));
+  read_tensors(r);
   if (!r.at_end()) r.fail("trailing bytes after the last tensor");
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/sequential.h"
+#include "tensor/binio.h"
 
 namespace kiln {
 
@@ -60,6 +61,9 @@ class Model {
   // tensors, CRC-32 of everything before it. load() checks all of it against this model.
   void save_weights(const std::string& path) const;
   void load_weights(const std::string& path);
+  // The body of a weights file (architecture, input shape, tensors), also embedded in checkpoints.
+  void write_tensors(BinWriter& w) const;
+  void read_tensors(BinReader& r);
 
  private:
   Shape input_;

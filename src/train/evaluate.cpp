@@ -1,0 +1,61 @@
+#include "train/evaluate.h"
+
+#include <cmath>
+
+namespace kiln {
+
+void argmax_rows(const Tensor& logits, std::vector<int32_t>& out) {
+  const int64_t N = logits.dim(0), K = logits.shape().per_sample();
+  out.resize(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    const Real* z = logits.data() + n * K;
+    int64_t best = 0;
+    for (int64_t k = 1; k < K; ++k)
+      if (z[k] > z[best]) best = k;
+    out[static_cast<size_t>(n)] = static_cast<int32_t>(best);
+  }
+}
+
+Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
+                    bool keep_predictions) {
+  Evaluation ev;
+  const int64_t K = model.output_shape().numel();
+  ev.confusion = ConfusionMatrix(static_cast<int>(K));
+  if (keep_predictions) {
+    ev.predicted.assign(static_cast<size_t>(data.size()), -1);
+    ev.confidence.assign(static_cast<size_t>(data.size()), 0.f);
+  }
+  Loader loader(data, batch_size, /*shuffle=*/false, /*seed=*/0, norm, Augment{});
+  loader.start_epoch(0);
+  Batch b;
+  std::vector<int32_t> pred;
+  double loss_sum = 0;
+  int64_t seen = 0, correct = 0;
+  Pass pass{Mode::eval, 0, 0};
+  while (loader.next(b)) {
+    const Tensor& out = model.forward(b.x, pass);
+    const int64_t n = out.dim(0);
+    loss_sum += loss.forward_backward(out, Targets{b.y, nullptr}, nullptr) * static_cast<double>(n);
+    argmax_rows(out, pred);
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t y = b.y[static_cast<size_t>(i)], p = pred[static_cast<size_t>(i)];
+      correct += (y == p);
+      ev.confusion.add(y, p);
+      if (keep_predictions) {
+        // Softmax probability of the predicted class, from the logits (max-subtracted).
+        const Real* z = out.data() + i * K;
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k) s += std::exp(static_cast<double>(z[k]) - z[p]);
+        const auto idx = static_cast<size_t>(b.index[static_cast<size_t>(i)]);
+        ev.predicted[idx] = p;
+        ev.confidence[idx] = static_cast<float>(1.0 / s);
+      }
+    }
+    seen += n;
+  }
+  ev.loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
+  ev.accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
+  return ev;
+}
+
+}  // namespace kiln

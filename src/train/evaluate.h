@@ -1,0 +1,26 @@
+#pragma once
+// Runs a model in eval mode over a whole dataset.
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "loss/loss.h"
+#include "model/model.h"
+#include "report/metrics.h"
+
+namespace kiln {
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  ConfusionMatrix confusion;
+  std::vector<int32_t> predicted;  // per sample, in dataset order (when asked for)
+  std::vector<float> confidence;   // softmax probability of the predicted class
+};
+
+Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
+                    bool keep_predictions);
+
+// Index of the largest value in each row of logits (N, K).
+void argmax_rows(const Tensor& logits, std::vector<int32_t>& out);
+
+}  // namespace kiln

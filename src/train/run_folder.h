@@ -1,0 +1,34 @@
+#pragma once
+// A run folder holds everything about one training run:
+//   config.toml     the resolved experiment (defaults and overrides applied)
+//   manifest.toml   seed, git revision, machine, library versions, command, start/end times
+//   metrics.csv     one row per epoch: train/test loss and accuracy, learning rate, seconds
+//   batches.csv     every log_every batches: step, epoch, loss, accuracy, learning rate
+//   checkpoint.kiln the latest checkpoint (resume from it)
+//   weights.kiln    the final weights
+//   report.html     the report, with figures/ beside it
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "report/report.h"
+
+namespace kiln {
+
+// Creates RUNS/NAME-YYYYmmdd-HHMMSS (with a suffix if it exists) and returns its path.
+std::string make_run_dir(const std::string& runs_dir, const std::string& name);
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+KeyValues machine_manifest();  // host, CPU, cores, git revision, library versions
+void write_key_values(const std::string& path, const KeyValues& kv);
+KeyValues read_key_values(const std::string& path);
+
+void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows);
+std::vector<EpochRow> read_epoch_csv(const std::string& path);
+void write_batch_csv(const std::string& path, const std::vector<BatchRow>& rows);
+std::vector<BatchRow> read_batch_csv(const std::string& path);
+
+std::string now_iso8601();
+std::string read_text_file(const std::string& path);
+
+}  // namespace kiln

@@ -1,0 +1,22 @@
+#pragma once
+// From an experiment to the objects a run needs: datasets (files read, sample limits and the
+// validation split applied, normalisation fixed from the training set) and the model.
+#include "config/experiment.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "model/model.h"
+
+namespace kiln {
+
+struct Data {
+  Dataset train, val, test;  // val is empty unless a validation fraction is set
+  Normalization norm;
+  Augment augment;
+};
+
+Data load_data(const DataConfig& cfg, uint64_t seed);
+
+// Builds [model] layers for the given per-sample input shape; errors name the experiment file.
+Model build_model_for(const Experiment& e, const Shape& input);
+
+}  // namespace kiln

@@ -1,0 +1,43 @@
+#pragma once
+// The training loop. It sees a model (forward, backward, flat parameters), a loss, an
+// optimizer and a schedule; nothing of the layers inside.
+#include <string>
+#include <vector>
+
+#include "config/experiment.h"
+
+namespace kiln {
+
+struct TrainOptions {
+  std::string runs_dir = "runs";
+  std::string run_dir;       // use exactly this folder (created if missing) instead of a new one
+  bool progress = true;      // live progress bar on stderr
+  bool epoch_lines = true;   // one summary line per epoch on stdout
+  bool write_report = true;  // report.html at the end
+  int threads = 0;           // overrides the experiment's train.threads when > 0
+  // For tests: act as if interrupted (SIGINT) once this many optimizer steps are done.
+  int64_t stop_after_steps = 0;
+};
+
+struct RunResult {
+  enum class Status { completed, interrupted, diverged } status = Status::completed;
+  std::string run_dir;
+  std::string message;
+  double test_loss = 0, test_accuracy = 0;
+};
+
+// Starts a new run in a fresh folder under options.runs_dir.
+RunResult train(const Experiment& experiment, const TrainOptions& options);
+// Continues the run in RUN_DIR from its checkpoint, with its own resolved configuration and
+// the given overrides (a lower learning rate after a divergence, say; they are recorded).
+RunResult resume(const std::string& run_dir, const TrainOptions& options, const std::vector<std::string>& overrides = {});
+
+// Sets the thread count of kiln's kernels and of the BLAS (0: all cores). Both pools run the
+// same number of threads and never at the same time (BLAS calls are made outside parallel
+// regions), so they do not oversubscribe the cores.
+void set_threads(int threads);
+
+// SIGINT/SIGTERM ask the running loop to save a checkpoint and stop.
+void install_stop_handlers();
+
+}  // namespace kiln

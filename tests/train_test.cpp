@@ -1,0 +1,145 @@
+// End to end: training on a tiny generated dataset, exact resume, divergence, atomic checkpoints.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "config/experiment.h"
+#include "model/build.h"
+#include "synthetic_idx.h"
+#include "tensor/binio.h"
+#include "train/checkpoint.h"
+#include "train/run_folder.h"
+#include "train/setup.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace kiln;
+
+namespace {
+
+std::string experiment_text(const std::string& dir, const std::string& layers, int epochs) {
+  return "name = \"tiny\"\nseed = 3\n[data]\ndataset = \"idx\"\ndir = \"" + dir +
+         "\"\n[model]\nlayers = [" + layers +
+         "]\n[optimizer]\nname = \"sgd\"\nlr = 0.05\nmomentum = 0.9\nweight_decay = 1e-4\n[train]\nbatch_size = 16\nepochs = " +
+         std::to_string(epochs) + "\nlog_every = 4\nthreads = 2\n";
+}
+
+TrainOptions quiet(const std::string& runs, const std::string& run_dir = "") {
+  TrainOptions o;
+  o.runs_dir = runs;
+  o.run_dir = run_dir;
+  o.progress = false;
+  o.epoch_lines = false;
+  o.write_report = false;
+  return o;
+}
+
+std::vector<char> file_bytes(const std::string& path) {
+  std::string s = read_text_file(path);
+  return {s.begin(), s.end()};
+}
+
+class Train : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = kiln::testing::make_synthetic_idx(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    runs_ = data_ + "/runs";
+  }
+  void TearDown() override { fs::remove_all(data_); }
+  std::string data_, runs_;
+};
+
+const char* kMlp = "\"dense 32\", \"relu\", \"dropout 0.1\", \"dense 4\"";
+const char* kCnn = "\"conv 4 3x3 pad=1\", \"relu\", \"maxpool 2\", \"conv 8 3x3 pad=1\", \"bn\", \"relu\", \"gap\", \"dense 4\"";
+
+}  // namespace
+
+TEST_F(Train, MlpAndCnnLearnTheTinyDataset) {
+  for (const char* layers : {kMlp, kCnn}) {
+    Experiment e = parse_experiment(experiment_text(data_, layers, 6), "tiny.toml");
+    RunResult r = train(e, quiet(runs_));
+    ASSERT_EQ(r.status, RunResult::Status::completed) << r.message;
+    auto rows = read_epoch_csv(r.run_dir + "/metrics.csv");
+    ASSERT_EQ(rows.size(), 6u);
+    EXPECT_LT(rows.back().train_loss, 0.1) << layers;
+    EXPECT_LT(rows.back().train_loss, rows.front().train_loss / 4) << layers;
+    EXPECT_GT(rows.back().test_acc, 0.95) << layers;
+    for (const char* f : {"config.toml", "manifest.toml", "batches.csv", "checkpoint.kiln", "weights.kiln"})
+      EXPECT_TRUE(fs::exists(r.run_dir + "/" + f)) << f;
+  }
+}
+
+TEST_F(Train, DeterministicForAFixedSeed) {
+  Experiment e = parse_experiment(experiment_text(data_, kCnn, 2), "tiny.toml");
+  RunResult a = train(e, quiet(runs_)), b = train(e, quiet(runs_));
+  EXPECT_EQ(file_bytes(a.run_dir + "/weights.kiln"), file_bytes(b.run_dir + "/weights.kiln"));
+}
+
+// Interrupted mid-epoch (as by SIGINT) and resumed: bit-identical to an uninterrupted run.
+TEST_F(Train, ResumeIsBitExact) {
+  for (const char* layers : {kMlp, kCnn}) {
+    Experiment e = parse_experiment(experiment_text(data_, layers, 3), "tiny.toml");
+    RunResult full = train(e, quiet(runs_));
+    TrainOptions stop = quiet(runs_);
+    stop.stop_after_steps = 21;  // 16 batches an epoch: inside the second epoch
+    RunResult part = train(e, stop);
+    ASSERT_EQ(part.status, RunResult::Status::interrupted);
+    EXPECT_FALSE(fs::exists(part.run_dir + "/weights.kiln"));
+    RunResult rest = resume(part.run_dir, quiet(runs_));
+    ASSERT_EQ(rest.status, RunResult::Status::completed) << rest.message;
+    EXPECT_EQ(file_bytes(full.run_dir + "/weights.kiln"), file_bytes(part.run_dir + "/weights.kiln")) << layers;
+    auto a = read_epoch_csv(full.run_dir + "/metrics.csv"), b = read_epoch_csv(part.run_dir + "/metrics.csv");
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].train_loss, b[i].train_loss);
+      EXPECT_EQ(a[i].test_acc, b[i].test_acc);
+    }
+  }
+}
+
+TEST_F(Train, NanLossStopsAndKeepsTheLastGoodCheckpoint) {
+  Experiment e = parse_experiment(experiment_text(data_, kMlp, 3), "tiny.toml", {"optimizer.lr=1e30", "optimizer.momentum=0.0"});
+  RunResult r = train(e, quiet(runs_));
+  ASSERT_EQ(r.status, RunResult::Status::diverged);
+  EXPECT_TRUE(r.message.find("NaN") != std::string::npos || r.message.find("infinite") != std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("checkpoint"), std::string::npos) << r.message;
+  // The checkpoint that is kept is loadable and finite.
+  Data d = load_data(e.data, e.seed);
+  Model m = build_model_for(e, d.train.sample_shape());
+  auto opt = make_optimizer(e.optimizer, m.param_count());
+  TrainState st;
+  load_checkpoint(r.run_dir + "/checkpoint.kiln", m, *opt, st);
+  for (int64_t i = 0; i < m.params().numel(); ++i) ASSERT_TRUE(std::isfinite(m.params()[i]));
+}
+
+// A write that fails half-way (here: the temporary file cannot be created) leaves the previous
+// checkpoint untouched, and a truncated or corrupted checkpoint is refused with a clear error.
+TEST_F(Train, CheckpointsAreAtomicAndChecked) {
+  Experiment e = parse_experiment(experiment_text(data_, kMlp, 1), "tiny.toml");
+  RunResult r = train(e, quiet(runs_));
+  const std::string ck = r.run_dir + "/checkpoint.kiln";
+  auto before = file_bytes(ck);
+  fs::create_directory(ck + ".tmp");  // the rename target's temporary cannot be written
+  Data d = load_data(e.data, e.seed);
+  Model m = build_model_for(e, d.train.sample_shape());
+  auto opt = make_optimizer(e.optimizer, m.param_count());
+  TrainState st;
+  EXPECT_THROW(save_checkpoint(ck, m, *opt, st), Error);
+  EXPECT_EQ(file_bytes(ck), before);
+  fs::remove(ck + ".tmp");
+
+  // Truncate a copy: refused by the checksum, naming the file.
+  const std::string bad = r.run_dir + "/bad.kiln";
+  {
+    std::string bytes(before.begin(), before.end() - 10);
+    write_file_atomic(bad, bytes);
+  }
+  try {
+    load_checkpoint(bad, m, *opt, st);
+    FAIL() << "a truncated checkpoint loaded";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("bad.kiln"), std::string::npos) << err.what();
+  }
+}

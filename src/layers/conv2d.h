@@ -31,7 +31,16 @@ class Conv2d : public Layer {
   int64_t C_, K_, R_, S_, stride_, pad_;
   bool has_bias_;
   Tensor weight_, dweight_, bias_, dbias_;
-  Tensor workspace_;  // im2col columns, reused across calls
+  Tensor workspace_;  // im2col columns and the GEMM output of one chunk, reused across calls
+  // Upper bound on workspace_: the batch is lowered in chunks of as many samples as fit.
+  int64_t max_workspace_bytes_ = int64_t{32} << 20;
+
+ private:
+  int64_t chunk_samples(int64_t N, int64_t PQ) const;
+  // When forward lowered the whole batch in one chunk, its columns are still in workspace_ for
+  // backward on the same x (identified by its storage and shape).
+  const Real* cols_of_ = nullptr;
+  Shape cols_shape_;
 };
 
 }  // namespace kiln

@@ -1,0 +1,54 @@
+#pragma once
+// Convolution kernels on raw NCHW buffers: the im2col lowering used by Conv2d (one GEMM per
+// chunk of samples) and a direct reference that tests compare it against.
+//
+// Column layout (the "cols" matrix of im2col), for a chunk of N samples:
+//     cols[(c*R + r)*S + s][n*P*Q + p*Q + q] = x[n, c, p*stride - pad + r, q*stride - pad + s]
+// (zero where the index falls in the padding), i.e. a (C*R*S, N*P*Q) row-major matrix whose
+// row index is the reduction index of the convolution. Then for W read as (K, C*R*S):
+//     Y_mat (K, N*P*Q) = W · cols,
+// and Y_mat is reordered into y (N, K, P, Q).
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace kiln::cpu {
+
+struct ConvDims {
+  int64_t N, C, H, W;  // input
+  int64_t K, R, S;     // output channels, kernel height and width
+  int64_t stride, pad;
+  int64_t P, Q;        // output height and width
+  int64_t crs() const { return C * R * S; }
+  int64_t pq() const { return P * Q; }
+};
+
+// Fills in P and Q from the rest ((H + 2 pad - R) / stride + 1, likewise Q).
+ConvDims conv_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
+                   int64_t pad);
+
+// x (N, C, H, W) -> cols (C*R*S, N*P*Q), overwriting.
+void im2col(const Real* x, Real* cols, const ConvDims& d);
+// The adjoint of im2col: dx (N, C, H, W) += the columns scattered back to the pixels they were
+// read from (a pixel read by several windows receives the sum).
+void col2im(const Real* cols, Real* dx, const ConvDims& d);
+
+// y (N, K, P*Q) = ymat (K, N*P*Q) reordered, plus bias[k] (bias may be null).
+void cols_to_nchw(const Real* ymat, const Real* bias, Real* y, int64_t N, int64_t K, int64_t PQ);
+// dymat (K, N*P*Q) = dy (N, K, P*Q) reordered.
+void nchw_to_cols(const Real* dy, Real* dymat, int64_t N, int64_t K, int64_t PQ);
+// y (N, K, HW) += b[k].
+void add_channel_bias(Real* y, const Real* b, int64_t N, int64_t K, int64_t HW);
+// db (K) += Σ over n and the plane of dy (N, K, HW): the gradient of a per-channel bias.
+void accumulate_channel_sum(const Real* dy, Real* db, int64_t N, int64_t K, int64_t HW);
+
+// Direct convolution, the reference: y (N, K, P, Q) = Σ_{c,r,s} w (K, C, R, S) x + b (b may be
+// null), accumulated in double.
+void conv2d_forward_naive(const Real* x, const Real* w, const Real* b, Real* y, const ConvDims& d);
+// Direct backward, each output element gathered (not scattered) in double:
+//   dx (N, C, H, W) overwritten (skipped if null); dw (K, C, R, S) and db (K, skipped if null)
+//   accumulated, as the layer contract asks.
+void conv2d_backward_naive(const Real* x, const Real* w, const Real* dy, Real* dx, Real* dw, Real* db,
+                           const ConvDims& d);
+
+}  // namespace kiln::cpu

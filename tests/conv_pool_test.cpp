@@ -1,0 +1,318 @@
+// Conv2d and pooling in float32: the fast paths (im2col + GEMM, plane-parallel pooling) against
+// the naive references on random shapes, shape errors, and the seed CNNs built from specs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "backend/cpu/conv.h"
+#include "backend/cpu/pool.h"
+#include "layers/conv2d.h"
+#include "layers/pool.h"
+#include "model/build.h"
+
+using namespace kiln;
+
+static const Pass kTrain{Mode::train, 1, 0};
+
+static void fill(Tensor& t, Rng& rng) {
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<Real>(rng.uniform(-1, 1));
+}
+
+// Every element within tol + |ref| * eps; reports the first that is not.
+static ::testing::AssertionResult close(const Tensor& got, const Tensor& ref, double tol = 1e-4, double eps = 1e-4) {
+  if (got.numel() != ref.numel()) return ::testing::AssertionFailure() << got.numel() << " vs " << ref.numel() << " elements";
+  for (int64_t i = 0; i < ref.numel(); ++i)
+    if (!(std::abs(static_cast<double>(got[i]) - ref[i]) <= tol + std::abs(static_cast<double>(ref[i])) * eps))
+      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", reference " << ref[i];
+  return ::testing::AssertionSuccess();
+}
+
+class TestConv : public Conv2d {
+ public:
+  TestConv(int64_t C, int64_t K, int64_t R, int64_t S, int64_t stride, int64_t pad, bool bias, int64_t bytes)
+      : Conv2d(C, K, R, S, stride, pad, bias) {
+    if (bytes > 0) max_workspace_bytes_ = bytes;
+  }
+};
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, S, stride, pad;
+  bool bias;
+  int64_t workspace_bytes;  // 0: the default
+};
+
+static void check_against_naive(const ConvCase& c) {
+  SCOPED_TRACE(::testing::Message() << "N=" << c.N << " C=" << c.C << " H=" << c.H << " W=" << c.W << " K=" << c.K
+                                    << " " << c.R << "x" << c.S << " stride=" << c.stride << " pad=" << c.pad
+                                    << " bias=" << c.bias << " workspace=" << c.workspace_bytes);
+  TestConv conv(c.C, c.K, c.R, c.S, c.stride, c.pad, c.bias, c.workspace_bytes);
+  Rng rng(static_cast<uint64_t>(c.N * 1000 + c.C * 100 + c.H * 10 + c.K));
+  fill(conv.weight(), rng);
+  if (c.bias) fill(conv.bias(), rng);
+  const Shape in{c.N, c.C, c.H, c.W}, out = conv.output_shape(in);
+  const cpu::ConvDims d = cpu::conv_dims(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  ASSERT_EQ(out, Shape({c.N, c.K, d.P, d.Q}));
+  Tensor x(in), y(out), y_ref(out), dy(out);
+  fill(x, rng);
+  fill(dy, rng);
+  // Garbage in y and dx: forward and backward must overwrite them.
+  y.fill(Real(7));
+  conv.forward(x, y, kTrain);
+  cpu::conv2d_forward_naive(x.data(), conv.weight().data(), c.bias ? conv.bias().data() : nullptr, y_ref.data(), d);
+  EXPECT_TRUE(close(y, y_ref)) << "forward";
+
+  // Parameter gradients accumulate: start them from a known value.
+  Tensor dx(in), dx_ref(in);
+  dx.fill(Real(7));
+  auto params = conv.params();
+  for (auto& p : params) p.grad->fill(Real(0.5));
+  Tensor dw_ref({c.K, c.C, c.R, c.S}), db_ref({c.K});
+  dw_ref.fill(Real(0.5));
+  db_ref.fill(Real(0.5));
+  conv.backward(x, y, dy, &dx);
+  cpu::conv2d_backward_naive(x.data(), conv.weight().data(), dy.data(), dx_ref.data(), dw_ref.data(),
+                             c.bias ? db_ref.data() : nullptr, d);
+  EXPECT_TRUE(close(dx, dx_ref)) << "dx";
+  EXPECT_TRUE(close(*params[0].grad, dw_ref, 1e-3)) << "dweight";
+  if (c.bias) {
+    EXPECT_TRUE(close(*params[1].grad, db_ref, 1e-3)) << "dbias";
+  }
+
+  // Backward without dx (the first layer of a network) gives the same parameter gradients, and
+  // a second forward/backward on another batch accumulates on top.
+  for (auto& p : params) p.grad->zero();
+  conv.forward(x, y, kTrain);
+  conv.backward(x, y, dy, nullptr);
+  Tensor dw_once = params[0].grad->clone();
+  Tensor x2(in), y2(out), dx2(in);
+  fill(x2, rng);
+  conv.forward(x2, y2, kTrain);
+  conv.backward(x2, y2, dy, &dx2);
+  Tensor dw_twice_ref = dw_once.clone(), unused_dx(in);
+  cpu::conv2d_backward_naive(x2.data(), conv.weight().data(), dy.data(), unused_dx.data(), dw_twice_ref.data(),
+                             nullptr, d);
+  EXPECT_TRUE(close(*params[0].grad, dw_twice_ref, 1e-3)) << "dweight accumulated over two batches";
+  EXPECT_TRUE(close(dx2, unused_dx)) << "dx of the second batch";
+}
+
+TEST(Conv2d, MatchesNaiveOnChosenShapes) {
+  const int64_t f = static_cast<int64_t>(sizeof(Real));
+  const ConvCase cases[] = {
+      {2, 1, 28, 28, 4, 5, 5, 1, 2, true, 0},         // the MNIST first layer, small
+      {3, 3, 9, 7, 4, 3, 3, 1, 1, true, 0},           // odd sizes
+      {2, 2, 9, 8, 3, 3, 3, 2, 1, true, 0},           // stride 2
+      {2, 3, 10, 11, 2, 3, 3, 2, 0, false, 0},        // stride 2, no pad, no bias
+      {1, 4, 6, 6, 5, 1, 1, 1, 0, true, 0},           // 1x1, batch 1
+      {2, 2, 7, 6, 3, 3, 2, 1, 1, true, 0},           // 3x2 kernel
+      {2, 2, 5, 5, 3, 2, 4, 3, 2, true, 0},           // 2x4 kernel, stride 3
+      {1, 1, 3, 3, 2, 3, 3, 1, 3, true, 0},           // pad wider than the kernel reach
+      {5, 3, 7, 7, 4, 3, 3, 1, 1, true, (27 + 4) * 49 * f * 2},  // chunks of 2, 2, 1
+      {4, 2, 6, 5, 3, 5, 5, 2, 2, false, 1},          // chunks of one sample
+  };
+  for (const auto& c : cases) check_against_naive(c);
+}
+
+TEST(Conv2d, MatchesNaiveOnRandomShapes) {
+  Rng rng(2024);
+  for (int t = 0; t < 25; ++t) {
+    ConvCase c{};
+    c.N = 1 + static_cast<int64_t>(rng.below(3));
+    c.C = 1 + static_cast<int64_t>(rng.below(4));
+    c.K = 1 + static_cast<int64_t>(rng.below(5));
+    c.R = 1 + static_cast<int64_t>(rng.below(5));
+    c.S = 1 + static_cast<int64_t>(rng.below(5));
+    c.stride = 1 + static_cast<int64_t>(rng.below(3));
+    c.pad = static_cast<int64_t>(rng.below(3));
+    c.H = std::max<int64_t>(1, c.R - 2 * c.pad) + static_cast<int64_t>(rng.below(9));
+    c.W = std::max<int64_t>(1, c.S - 2 * c.pad) + static_cast<int64_t>(rng.below(9));
+    c.bias = rng.below(4) != 0;
+    // Sometimes so little workspace that every sample is its own chunk.
+    c.workspace_bytes = rng.below(3) == 0 ? 1 : 0;
+    check_against_naive(c);
+  }
+}
+
+TEST(Conv2d, SpecAndFlops) {
+  EXPECT_EQ(Conv2d(1, 16, 5, 5, 1, 2).spec(), "conv 16 5x5 pad=2");
+  EXPECT_EQ(Conv2d(3, 8, 3, 3, 2, 1, false).spec(), "conv 8 3x3 stride=2 pad=1 bias=false");
+  EXPECT_EQ(Conv2d(3, 8, 3, 2).spec(), "conv 8 3x2");
+  Conv2d c(1, 16, 5, 5, 1, 2);
+  EXPECT_EQ(c.forward_flops({64, 1, 28, 28}), 2 * 64 * 16 * 28 * 28 * 25 + 64 * 16 * 28 * 28);
+  EXPECT_EQ(Conv2d(1, 16, 5, 5, 1, 2, false).forward_flops({1, 1, 28, 28}), 2 * 16 * 28 * 28 * 25);
+}
+
+TEST(Conv2d, InitIsKaimingUniform) {
+  Conv2d c(4, 8, 3, 3);
+  Rng rng(1);
+  c.init(rng);
+  const double bound = 1.0 / std::sqrt(36.0);
+  double mx = 0;
+  for (int64_t i = 0; i < c.weight().numel(); ++i) mx = std::max(mx, std::abs(static_cast<double>(c.weight()[i])));
+  for (int64_t i = 0; i < c.bias().numel(); ++i) mx = std::max(mx, std::abs(static_cast<double>(c.bias()[i])));
+  EXPECT_LE(mx, bound);
+  EXPECT_GT(mx, 0.8 * bound);  // 296 draws fill the interval
+}
+
+template <class F>
+static void expect_error_mentioning(F f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "expected a kiln::Error";
+  } catch (const Error& e) {
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << " lacks " << p;
+  }
+}
+
+TEST(Conv2d, OutputShapeErrors) {
+  Conv2d c(3, 8, 5, 5, 1, 1);
+  EXPECT_EQ(c.output_shape({2, 3, 8, 8}), Shape({2, 8, 6, 6}));
+  expect_error_mentioning([&] { c.output_shape({2, 3, 8}); }, {"conv 8 5x5 pad=1", "[2, 3, 8]"});
+  expect_error_mentioning([&] { c.output_shape({2, 4, 8, 8}); }, {"conv 8 5x5", "3 input channels", "[2, 4, 8, 8]"});
+  expect_error_mentioning([&] { c.output_shape({2, 3, 2, 8}); }, {"conv 8 5x5", "[2, 3, 2, 8]"});
+  EXPECT_THROW(Conv2d(3, 8, 3, 3, 3, 0).output_shape({1, 3, 2, 2}), Error);
+  EXPECT_THROW(Conv2d(3, 0, 3, 3), Error);
+  EXPECT_THROW(Conv2d(3, 8, 3, 3, 0), Error);
+  // Through the builder, the error names the spec line.
+  EXPECT_THROW(build_model({1, 4, 4}, {"conv 4 5x5"}, 1), Error);
+}
+
+TEST(Pool, MatchesNaive) {
+  Rng rng(5);
+  for (int t = 0; t < 20; ++t) {
+    const int64_t N = 1 + static_cast<int64_t>(rng.below(3)), C = 1 + static_cast<int64_t>(rng.below(4));
+    const int64_t k = 1 + static_cast<int64_t>(rng.below(4)), stride = 1 + static_cast<int64_t>(rng.below(3));
+    const int64_t H = k + static_cast<int64_t>(rng.below(8)), W = k + static_cast<int64_t>(rng.below(8));
+    SCOPED_TRACE(::testing::Message() << "N=" << N << " C=" << C << " " << H << "x" << W << " k=" << k << " stride=" << stride);
+    const cpu::PoolDims d = cpu::pool_dims(N, C, H, W, k, stride);
+    const Shape in{N, C, H, W};
+    Tensor x(in), dx(in), dx_ref(in);
+    fill(x, rng);
+
+    MaxPool2d maxpool(k, stride);
+    AvgPool2d avgpool(k, stride);
+    const Shape out = maxpool.output_shape(in);
+    ASSERT_EQ(out, Shape({N, C, d.P, d.Q}));
+    ASSERT_EQ(avgpool.output_shape(in), out);
+    Tensor y(out), y_ref(out), dy(out);
+    fill(dy, rng);
+
+    maxpool.forward(x, y, kTrain);
+    cpu::maxpool_forward_naive(x.data(), y_ref.data(), d);
+    EXPECT_TRUE(close(y, y_ref, 0, 0)) << "maxpool forward";
+    dx.fill(Real(7));
+    maxpool.backward(x, y, dy, &dx);
+    cpu::maxpool_backward_naive(x.data(), dy.data(), dx_ref.data(), d);
+    EXPECT_TRUE(close(dx, dx_ref, 1e-6)) << "maxpool backward";
+
+    avgpool.forward(x, y, kTrain);
+    cpu::avgpool_forward_naive(x.data(), y_ref.data(), d);
+    EXPECT_TRUE(close(y, y_ref, 1e-6)) << "avgpool forward";
+    dx.fill(Real(7));
+    avgpool.backward(x, y, dy, &dx);
+    cpu::avgpool_backward_naive(dy.data(), dx_ref.data(), d);
+    EXPECT_TRUE(close(dx, dx_ref, 1e-6)) << "avgpool backward";
+
+    GlobalAvgPool gap;
+    Tensor g(gap.output_shape(in)), dg(gap.output_shape(in)), dxg(in);
+    fill(dg, rng);
+    gap.forward(x, g, kTrain);
+    gap.backward(x, g, dg, &dxg);
+    for (int64_t pl = 0; pl < N * C; ++pl) {
+      double s = 0;
+      for (int64_t i = 0; i < H * W; ++i) s += x[pl * H * W + i];
+      EXPECT_NEAR(g[pl], s / static_cast<double>(H * W), 1e-5);
+      for (int64_t i = 0; i < H * W; ++i) EXPECT_FLOAT_EQ(dxg[pl * H * W + i], dg[pl] / static_cast<Real>(H * W));
+    }
+  }
+}
+
+TEST(Pool, MaxPoolTiesGoToTheFirstMax) {
+  MaxPool2d pool(2);
+  Tensor x({1, 1, 2, 4}), y({1, 1, 1, 2}), dy({1, 1, 1, 2}), dx({1, 1, 2, 4});
+  // Window 0 is all equal; window 1 has its max 3 twice, at offsets 1 and 2.
+  const Real xs[] = {1, 1, 0, 3, 1, 1, 3, 2};
+  for (int i = 0; i < 8; ++i) x[i] = xs[i];
+  dy[0] = 10;
+  dy[1] = 20;
+  pool.forward(x, y, kTrain);
+  pool.backward(x, y, dy, &dx);
+  const Real want[] = {10, 0, 0, 20, 0, 0, 0, 0};
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(dx[i], want[i]) << i;
+}
+
+TEST(Pool, MaxPoolPropagatesNaN) {
+  MaxPool2d pool(2);
+  Tensor x({1, 1, 2, 2}), y({1, 1, 1, 1});
+  x[0] = 1;
+  x[1] = NAN;
+  x[2] = 5;
+  x[3] = 2;
+  pool.forward(x, y, kTrain);
+  EXPECT_TRUE(std::isnan(y[0]));
+}
+
+TEST(Pool, SpecFlopsAndShapeErrors) {
+  EXPECT_EQ(MaxPool2d(2).spec(), "maxpool 2");
+  EXPECT_EQ(MaxPool2d(3, 2).spec(), "maxpool 3 stride=2");
+  EXPECT_EQ(AvgPool2d(2).spec(), "avgpool 2");
+  EXPECT_EQ(AvgPool2d(2, 1).spec(), "avgpool 2 stride=1");
+  EXPECT_EQ(GlobalAvgPool().spec(), "gap");
+  EXPECT_EQ(MaxPool2d(2).forward_flops({64, 16, 28, 28}), 64 * 16 * 28 * 28);
+  EXPECT_EQ(AvgPool2d(3, 2).forward_flops({1, 2, 7, 7}), 2 * 3 * 3 * 9);
+  EXPECT_EQ(GlobalAvgPool().forward_flops({2, 3, 4, 4}), 96);
+  EXPECT_EQ(MaxPool2d(3, 2).output_shape({2, 3, 7, 8}), Shape({2, 3, 3, 3}));
+  expect_error_mentioning([] { MaxPool2d(3).output_shape({1, 2, 2, 5}); }, {"maxpool 3", "[1, 2, 2, 5]"});
+  expect_error_mentioning([] { AvgPool2d(2).output_shape({1, 2, 8}); }, {"avgpool 2", "[1, 2, 8]"});
+  expect_error_mentioning([] { GlobalAvgPool().output_shape({4, 10}); }, {"gap", "[4, 10]"});
+  EXPECT_THROW(MaxPool2d(0), Error);
+  EXPECT_THROW(AvgPool2d(2, -1), Error);
+  EXPECT_THROW(build_model({1, 3, 3}, {"maxpool 4"}, 1), Error);
+}
+
+TEST(SeedModels, ParameterCountsAndSummary) {
+  Model mnist = build_model({1, 28, 28},
+                            {"conv 16 5x5 pad=2", "relu", "maxpool 2", "conv 16 5x5 pad=2", "relu", "maxpool 2", "dense 10"}, 1);
+  EXPECT_EQ(mnist.param_count(), 14682);
+  EXPECT_EQ(mnist.net().spec(), "conv 16 5x5 pad=2; relu; maxpool 2; conv 16 5x5 pad=2; relu; maxpool 2; dense 10");
+  const std::string table = mnist.summary_table();
+  for (const char* s : {"[16, 28, 28]", "[16, 14, 14]", "[16, 7, 7]", "[10]", "14,682"})
+    EXPECT_NE(table.find(s), std::string::npos) << s << " missing from\n" << table;
+  auto rows = mnist.summary();
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(rows[0].params, 416);
+  EXPECT_EQ(rows[0].flops, 2 * 16 * 784 * 25 + 16 * 784);
+  EXPECT_EQ(rows[2].flops, 16 * 28 * 28);
+
+  Model cifar =
+      build_model({3, 32, 32}, {"conv 16 5x5 pad=2", "relu", "maxpool 2", "conv 16 5x5 pad=2", "relu", "dense 10"}, 1);
+  EXPECT_EQ(cifar.param_count(), 48602);
+  const std::string t2 = cifar.summary_table();
+  for (const char* s : {"[16, 32, 32]", "[16, 16, 16]", "[10]", "48,602"})
+    EXPECT_NE(t2.find(s), std::string::npos) << s << " missing from\n" << t2;
+
+  // A forward and backward through the whole MNIST net run and give finite gradients.
+  Tensor x({3, 1, 28, 28});
+  Rng rng(3);
+  fill(x, rng);
+  const Tensor& out = mnist.forward(x, kTrain);
+  ASSERT_EQ(out.shape(), Shape({3, 10}));
+  Tensor dout(out.shape());
+  dout.fill(Real(0.1));
+  mnist.zero_grad();
+  mnist.backward(dout);
+  double norm = 0;
+  for (int64_t i = 0; i < mnist.grads().numel(); ++i) norm += static_cast<double>(mnist.grads()[i]) * mnist.grads()[i];
+  EXPECT_TRUE(std::isfinite(norm));
+  EXPECT_GT(norm, 0);
+}
+
+TEST(SeedModels, SpecsRoundTripThroughTheBuilder) {
+  const std::vector<std::string> specs{"conv 8 3x3 stride=2 pad=1 bias=false", "maxpool 3 stride=2", "avgpool 2",
+                                       "conv 4 3x2", "gap"};
+  Model m = build_model({3, 31, 31}, specs, 1);
+  std::string joined;
+  for (size_t i = 0; i < specs.size(); ++i) joined += (i ? "; " : "") + specs[i];
+  EXPECT_EQ(m.net().spec(), joined);
+  EXPECT_EQ(m.output_shape(), Shape({4}));
+}

@@ -1,6 +1,5 @@
 #include "train/run_folder.h"
 
-#include <cblas.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -11,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/cpu/blas.h"
 #include "tensor/binio.h"
 #include "tensor/check.h"
 
@@ -67,14 +67,14 @@ static std::string cpu_model() {
 KeyValues machine_manifest() {
   char host[256] = "unknown";
   ::gethostname(host, sizeof host - 1);
-  std::string blas = openblas_get_config();
+  std::string blas = cpu::blas_description();
   return {
       {"kiln_version", KILN_VERSION},
       {"git_revision", KILN_GIT_REV},
       {"host", host},
       {"cpu", cpu_model()},
       {"cores", std::to_string(std::thread::hardware_concurrency())},
-      {"blas", "OpenBLAS " + blas},
+      {"blas", blas},
       {"zlib", zlibVersion()},
       {"compiler", std::string("g++ ") + __VERSION__},
   };

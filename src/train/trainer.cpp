@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <atomic>
@@ -192,7 +191,6 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
 void set_threads(int threads) {
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   omp_set_num_threads(n);
-  openblas_set_num_threads(n);
 }
 
 void install_stop_handlers() {

@@ -32,9 +32,8 @@ RunResult train(const Experiment& experiment, const TrainOptions& options);
 // the given overrides (a lower learning rate after a divergence, say; they are recorded).
 RunResult resume(const std::string& run_dir, const TrainOptions& options, const std::vector<std::string>& overrides = {});
 
-// Sets the thread count of kiln's kernels and of the BLAS (0: all cores). Both pools run the
-// same number of threads and never at the same time (BLAS calls are made outside parallel
-// regions), so they do not oversubscribe the cores.
+// Sets the size of kiln's one thread pool (0: all cores). The BLAS stays single-threaded and
+// large GEMMs are split over this pool (backend/cpu/blas.h), so nothing oversubscribes.
 void set_threads(int threads);
 
 // SIGINT/SIGTERM ask the running loop to save a checkpoint and stop.

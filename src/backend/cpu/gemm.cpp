@@ -1,32 +1,58 @@
 #include "backend/cpu/gemm.h"
 
-#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+
+#include "backend/cpu/blas.h"
 
 namespace kiln::cpu {
 
-[[maybe_unused]] static void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
-                      const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+[[maybe_unused]] static void blas_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                      int ldb, float beta, float* C, int ldc) {
+  blas_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-[[maybe_unused]] static void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, double alpha,
-                      const double* A, int lda, const double* B, int ldb, double beta, double* C,
-                      int ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+[[maybe_unused]] static void blas_gemm(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, int lda,
+                                       const double* B, int ldb, double beta, double* C, int ldc) {
+  blas_dgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alpha, const Real* A,
-          int64_t lda, const Real* B, int64_t ldb, Real beta, Real* C, int64_t ldc) {
+// Large GEMMs are split into one block of C per thread along its longer side (columns of B or
+// rows of A), each computed by the single-threaded BLAS: one thread pool for all of kiln.
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alpha, const Real* A, int64_t lda,
+          const Real* B, int64_t ldb, Real beta, Real* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   // The CBLAS interface takes int: every kiln GEMM dimension is far below 2^31, and we check.
-  KILN_CHECK(M < (1LL << 31) && N < (1LL << 31) && K < (1LL << 31), "GEMM too large for BLAS int");
-  blas_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-            static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
-            static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
+  KILN_CHECK(M < (1LL << 31) && N < (1LL << 31) && K < (1LL << 31) && lda < (1LL << 31) && ldb < (1LL << 31),
+             "GEMM too large for BLAS int");
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const bool split = threads > 1 && M * N * std::max<int64_t>(K, 1) >= (int64_t{1} << 18);
+  if (!split) {
+    blas_gemm(trans_a, trans_b, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
+              static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
+    return;
+  }
+  const bool by_cols = N >= M;
+  const int64_t len = by_cols ? N : M;
+  // Blocks of a multiple of 16 (one AVX-512 register of floats) keep each thread's stores aligned.
+  const int64_t block = std::max<int64_t>(16, (len / threads + 15) / 16 * 16);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t start = 0; start < len; start += block) {
+    const int64_t n = std::min(block, len - start);
+    if (by_cols) {
+      const Real* b = trans_b ? B + start * ldb : B + start;
+      blas_gemm(trans_a, trans_b, static_cast<int>(M), static_cast<int>(n), static_cast<int>(K), alpha, A,
+                static_cast<int>(lda), b, static_cast<int>(ldb), beta, C + start, static_cast<int>(ldc));
+    } else {
+      const Real* a = trans_a ? A + start : A + start * lda;
+      blas_gemm(trans_a, trans_b, static_cast<int>(n), static_cast<int>(N), static_cast<int>(K), alpha, a,
+                static_cast<int>(lda), B, static_cast<int>(ldb), beta, C + start * ldc, static_cast<int>(ldc));
+    }
+  }
 }
 
-void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alpha,
-                const Real* A, int64_t lda, const Real* B, int64_t ldb, Real beta, Real* C,
-                int64_t ldc) {
+void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alpha, const Real* A, int64_t lda,
+                const Real* B, int64_t ldb, Real beta, Real* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double acc = 0;

@@ -1,0 +1,24 @@
+#pragma once
+// The BLAS (Debian's OpenBLAS), loaded at first use rather than linked.
+//
+// Why: OpenBLAS picks its kernels when the library is loaded, from the CPU model, and the
+// Debian 12 build (0.3.21) does not know recent Xeons (e.g. model 207): it falls back to its
+// SSE3 "Prescott" kernels, 3-5x slower than its AVX-512 ones. Its OPENBLAS_CORETYPE variable
+// overrides the choice but is read only at load time. Loading the library ourselves lets kiln
+// set it first (Cooperlake kernels where the CPU has AVX-512 BF16, SkylakeX where it has
+// AVX-512), unless the user has set it.
+//
+// Threads: kiln runs one thread pool (OpenMP). The BLAS is kept single-threaded and large GEMMs
+// are split across the pool by kiln (cpu/gemm.cpp), so two pools never compete for the cores.
+#include <string>
+
+namespace kiln::cpu {
+
+void blas_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                int ldb, float beta, float* C, int ldc);
+void blas_dgemm(bool trans_a, bool trans_b, int M, int N, int K, double alpha, const double* A, int lda,
+                const double* B, int ldb, double beta, double* C, int ldc);
+// "OpenBLAS 0.3.21 ... (kernels: Cooperlake)"
+std::string blas_description();
+
+}  // namespace kiln::cpu

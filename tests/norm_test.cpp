@@ -253,6 +253,20 @@ TEST(Dropout, MaskDependsOnlyOnSeedStreamStep) {
   EXPECT_GT(diff_seed, 120);
 }
 
+// The kernel inlines the hash; the mask must stay the documented function of hash_uniform.
+TEST(Dropout, MaskIsHashUniformOfSeedStreamStepIndex) {
+  const int64_t n = 1000;
+  const Real p = Real(0.35);
+  for (int64_t step : {int64_t(0), int64_t(7), int64_t(123456789)}) {
+    std::vector<Real> scale(n);
+    cpu::dropout_mask(42, 5, step, p, scale.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = hash_uniform(42, 5, (static_cast<uint64_t>(step) << 32) ^ static_cast<uint64_t>(i));
+      ASSERT_EQ(scale[static_cast<size_t>(i)], u >= double(p) ? Real(1) / (1 - p) : Real(0)) << step << " " << i;
+    }
+  }
+}
+
 TEST(Dropout, BackwardUsesTheForwardMask) {
   Dropout d(Real(0.25), 1);
   const Tensor x = ones({5, 11});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 
 #include "gradcheck/gradcheck.h"
 #include "layers/residual.h"
@@ -11,6 +12,10 @@
 #include "model/build.h"
 
 using namespace kiln;
+
+namespace kiln {
+void PrintTo(Mode m, std::ostream* os) { *os << (m == Mode::eval ? "eval" : "train"); }
+}  // namespace kiln
 
 static const Pass kTrain{Mode::train, 5, 2};
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "tensor/rng.h"
 
 namespace kiln::cpu {
 
@@ -275,14 +274,32 @@ void batchnorm_backward_naive(const Real* x, const Real* dy, const Real* mean, c
   }
 }
 
-// hash_uniform is three splitmix64 rounds per element: enough work to thread earlier than the
-// memory-bound loops.
+namespace {
+
+// kiln::splitmix64, inlined so that the mask loop vectorises (the library's is out of line,
+// one call per round); the dropout test pins the mask to hash_uniform itself.
+inline uint64_t splitmix64_inline(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+// u_i = hash_uniform(seed, stream, counter_i) = top 53 bits of
+// splitmix64(seed ^ splitmix64(stream ^ splitmix64(counter_i))) / 2^53. Three rounds per
+// element: enough work to thread earlier than the memory-bound loops.
 void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) {
   const uint64_t base = static_cast<uint64_t>(step) << 32;
   const Real keep = Real(1) / (Real(1) - p);
   const double pd = p;
-#pragma omp parallel for if (n > kParallelMin / 8)
-  for (int64_t i = 0; i < n; ++i) scale[i] = hash_uniform(seed, stream, base ^ static_cast<uint64_t>(i)) >= pd ? keep : Real(0);
+#pragma omp parallel for simd if (n > kParallelMin / 8)
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t h = splitmix64_inline(seed ^ splitmix64_inline(stream ^ splitmix64_inline(base ^ static_cast<uint64_t>(i))));
+    const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
+    scale[i] = u >= pd ? keep : Real(0);
+  }
 }
 
 void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) {

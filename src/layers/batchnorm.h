@@ -25,6 +25,7 @@ class BatchNorm : public Layer {
   Tensor gamma_, dgamma_, beta_, dbeta_;
   Tensor running_mean_, running_var_;
   Tensor mean_, rstd_;  // of the last forward: batch statistics (train) or running ones (eval)
+  Tensor var_;          // biased batch variance of the last training forward
   Mode last_mode_ = Mode::eval;
 };
 
@@ -42,7 +43,8 @@ class Dropout : public Layer {
  private:
   Real p_;
   uint64_t stream_;
-  Tensor scale_;  // m / (1 - p) of the last training forward; empty after an eval forward
+  Tensor scale_;         // m / (1 - p) of the last training forward
+  bool masked_ = false;  // the last forward applied scale_ (training with p > 0); else identity
 };
 
 }  // namespace kiln

@@ -5,6 +5,7 @@
 // so the numbers compare directly with other frameworks' conv throughput.
 #include <benchmark/benchmark.h>
 
+#include "backend/cpu/conv.h"
 #include "layers/conv2d.h"
 #include "layers/pool.h"
 
@@ -14,15 +15,8 @@ namespace {
 
 const Pass kTrain{Mode::train, 1, 0};
 
-// Exposes the workspace bound, to find the chunk size that suits the caches.
-class TunableConv : public Conv2d {
- public:
-  using Conv2d::Conv2d;
-  void set_workspace_bytes(int64_t b) { max_workspace_bytes_ = b; }
-};
-
 struct ConvSetup {
-  TunableConv conv;
+  Conv2d conv;
   Tensor x, y, dy, dx;
   double macs;
   ConvSetup(int64_t N, int64_t C, int64_t HW, int64_t K, int64_t R, int64_t pad)
@@ -72,12 +66,13 @@ BENCHMARK_CAPTURE(BM_ConvBackward, mnist_conv2, 16, 14, true)->Unit(benchmark::k
 // Forward + backward (with dx) of conv2 with the workspace bounded to range(0) KiB.
 void BM_ConvChunking(benchmark::State& state) {
   ConvSetup s(64, 16, 14, 16, 5, 2);
-  s.conv.set_workspace_bytes(state.range(0) << 10);
+  const int64_t old = cpu::set_conv_chunk_bytes(state.range(0) << 10);
   for (auto _ : state) {
     s.conv.forward(s.x, s.y, kTrain);
     s.conv.backward(s.x, s.y, s.dy, &s.dx);
     benchmark::DoNotOptimize(s.dx.data());
   }
+  cpu::set_conv_chunk_bytes(old);
   gflops(state, 6 * s.macs);
 }
 BENCHMARK(BM_ConvChunking)->RangeMultiplier(4)->Range(256, 32 << 10)->Unit(benchmark::kMicrosecond)->UseRealTime();

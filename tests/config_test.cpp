@@ -60,7 +60,7 @@ TEST(Experiment, ErrorsNameFileLineAndKey) {
   std::string text = kGood;
   text.replace(text.find("momentum = 0.9"), 14, "momentun = 0.9");
   std::string err = error_of(text);
-  EXPECT_NE(err.find("exp.toml:13"), std::string::npos) << err;
+  EXPECT_NE(err.find("exp.toml:12"), std::string::npos) << err;  // the line of "momentun = 0.9"
   EXPECT_NE(err.find("optimizer.momentun"), std::string::npos) << err;
   EXPECT_NE(err.find("unknown key"), std::string::npos) << err;
 

@@ -28,12 +28,16 @@ static ::testing::AssertionResult close(const Tensor& got, const Tensor& ref, do
   return ::testing::AssertionSuccess();
 }
 
-class TestConv : public Conv2d {
+// Sets the CPU backend's chunk bound for the lifetime of a test case (0: leave the default).
+class ChunkBytes {
  public:
-  TestConv(int64_t C, int64_t K, int64_t R, int64_t S, int64_t stride, int64_t pad, bool bias, int64_t bytes)
-      : Conv2d(C, K, R, S, stride, pad, bias) {
-    if (bytes > 0) max_workspace_bytes_ = bytes;
+  explicit ChunkBytes(int64_t bytes) : old_(bytes > 0 ? cpu::set_conv_chunk_bytes(bytes) : 0) {}
+  ~ChunkBytes() {
+    if (old_ > 0) cpu::set_conv_chunk_bytes(old_);
   }
+
+ private:
+  int64_t old_;
 };
 
 struct ConvCase {
@@ -46,12 +50,13 @@ static void check_against_naive(const ConvCase& c) {
   SCOPED_TRACE(::testing::Message() << "N=" << c.N << " C=" << c.C << " H=" << c.H << " W=" << c.W << " K=" << c.K
                                     << " " << c.R << "x" << c.S << " stride=" << c.stride << " pad=" << c.pad
                                     << " bias=" << c.bias << " workspace=" << c.workspace_bytes);
-  TestConv conv(c.C, c.K, c.R, c.S, c.stride, c.pad, c.bias, c.workspace_bytes);
+  ChunkBytes chunking(c.workspace_bytes);
+  Conv2d conv(c.C, c.K, c.R, c.S, c.stride, c.pad, c.bias);
   Rng rng(static_cast<uint64_t>(c.N * 1000 + c.C * 100 + c.H * 10 + c.K));
   fill(conv.weight(), rng);
   if (c.bias) fill(conv.bias(), rng);
   const Shape in{c.N, c.C, c.H, c.W}, out = conv.output_shape(in);
-  const cpu::ConvDims d = cpu::conv_dims(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  const ConvDims d = conv_dims(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   ASSERT_EQ(out, Shape({c.N, c.K, d.P, d.Q}));
   Tensor x(in), y(out), y_ref(out), dy(out);
   fill(x, rng);
@@ -111,6 +116,54 @@ TEST(Conv2d, MatchesNaiveOnChosenShapes) {
       {4, 2, 6, 5, 3, 5, 5, 2, 2, false, 1},          // chunks of one sample
   };
   for (const auto& c : cases) check_against_naive(c);
+}
+
+// The direct kernels (stride 1, seed-net shapes) and the im2col + GEMM lowering agree with the
+// reference on the same cases, ReLU epilogue included.
+TEST(Conv2d, DirectAndLoweredPathsMatchNaive) {
+  const ConvCase cases[] = {
+      {3, 1, 28, 28, 16, 5, 5, 1, 2, true, 0},    // MNIST conv1
+      {2, 16, 14, 14, 16, 5, 5, 1, 2, true, 0},   // MNIST conv2
+      {2, 3, 32, 32, 16, 5, 5, 1, 2, true, 0},    // CIFAR conv1: two full vectors per row
+      {2, 3, 32, 32, 6, 5, 5, 1, 0, true, 0},     // tutorial conv1: K = 6, no padding
+      {3, 6, 14, 14, 16, 5, 5, 1, 0, true, 0},    // tutorial conv2
+      {2, 5, 37, 9, 7, 3, 3, 1, 1, false, 0},     // odd sizes, width > 32
+      {1, 2, 5, 6, 3, 3, 2, 1, 1, true, 0},       // non-square kernel, batch 1
+      {9, 4, 6, 6, 20, 3, 3, 1, 0, true, 0},      // K not a multiple of the blocks, > 8 samples
+  };
+  for (bool direct : {true, false}) {
+    const bool old = cpu::set_conv_direct(direct);
+    for (const auto& c : cases) check_against_naive(c);
+    cpu::set_conv_direct(old);
+  }
+}
+
+TEST(Conv2d, FusedReluEpilogueMatchesConvThenRelu) {
+  Rng rng(11);
+  for (bool direct : {true, false}) {
+    const bool old = cpu::set_conv_direct(direct);
+    const ConvDims d = conv_dims(3, 4, 10, 12, 8, 3, 3, 1, 1);
+    Tensor x({d.N, d.C, d.H, d.W}), w({d.K, d.C, d.R, d.S}), b({d.K}), y({d.N, d.K, d.P, d.Q}), dy(y.shape());
+    fill(x, rng);
+    fill(w, rng);
+    fill(b, rng);
+    fill(dy, rng);
+    Tensor ref(y.shape()), g(y.shape()), dx_ref(x.shape()), dw_ref(w.shape()), db_ref({d.K});
+    cpu::conv2d_forward_naive(x.data(), w.data(), b.data(), ref.data(), d);
+    for (int64_t i = 0; i < ref.numel(); ++i) {
+      g[i] = ref[i] > 0 ? dy[i] : Real(0);
+      ref[i] = std::max(ref[i], Real(0));
+    }
+    cpu::conv2d_backward_naive(x.data(), w.data(), g.data(), dx_ref.data(), dw_ref.data(), db_ref.data(), d);
+    cpu::conv2d_forward(x.data(), w.data(), b.data(), y.data(), d, Epilogue::relu);
+    EXPECT_TRUE(close(y, ref)) << "forward, direct=" << direct;
+    Tensor dx(x.shape()), dw(w.shape()), db({d.K});
+    cpu::conv2d_backward(x.data(), w.data(), y.data(), dy.data(), dx.data(), dw.data(), db.data(), d, Epilogue::relu);
+    EXPECT_TRUE(close(dx, dx_ref)) << "dx, direct=" << direct;
+    EXPECT_TRUE(close(dw, dw_ref, 1e-3)) << "dw, direct=" << direct;
+    EXPECT_TRUE(close(db, db_ref, 1e-3)) << "db, direct=" << direct;
+    cpu::set_conv_direct(old);
+  }
 }
 
 TEST(Conv2d, MatchesNaiveOnRandomShapes) {
@@ -184,7 +237,7 @@ TEST(Pool, MatchesNaive) {
     const int64_t k = 1 + static_cast<int64_t>(rng.below(4)), stride = 1 + static_cast<int64_t>(rng.below(3));
     const int64_t H = k + static_cast<int64_t>(rng.below(8)), W = k + static_cast<int64_t>(rng.below(8));
     SCOPED_TRACE(::testing::Message() << "N=" << N << " C=" << C << " " << H << "x" << W << " k=" << k << " stride=" << stride);
-    const cpu::PoolDims d = cpu::pool_dims(N, C, H, W, k, stride);
+    const PoolDims d = pool_dims(N, C, H, W, k, stride);
     const Shape in{N, C, H, W};
     Tensor x(in), dx(in), dx_ref(in);
     fill(x, rng);
@@ -224,6 +277,30 @@ TEST(Pool, MatchesNaive) {
       EXPECT_NEAR(g[pl], s / static_cast<double>(H * W), 1e-5);
       for (int64_t i = 0; i < H * W; ++i) EXPECT_FLOAT_EQ(dxg[pl * H * W + i], dg[pl] / static_cast<Real>(H * W));
     }
+  }
+}
+
+// The 2x2 stride-2 fast path: odd sizes (a row and a column no window reads), rows wider than
+// one vector of outputs, batch 1; dx starts as garbage and must be fully overwritten.
+TEST(Pool, MaxPool2x2FastPathMatchesNaive) {
+  Rng rng(8);
+  const int64_t sizes[][4] = {{2, 3, 28, 28}, {1, 2, 7, 7}, {2, 1, 5, 70}, {1, 4, 33, 34}, {3, 2, 2, 2}};
+  for (const auto& s : sizes) {
+    const Shape in{s[0], s[1], s[2], s[3]};
+    SCOPED_TRACE(in.str());
+    MaxPool2d pool(2);
+    const Shape out = pool.output_shape(in);
+    const PoolDims d = pool_dims(s[0], s[1], s[2], s[3], 2, 2);
+    Tensor x(in), y(out), y_ref(out), dy(out), dx(in), dx_ref(in);
+    fill(x, rng);
+    fill(dy, rng);
+    dx.fill(Real(7));
+    pool.forward(x, y, kTrain);
+    pool.backward(x, y, dy, &dx);
+    cpu::maxpool_forward_naive(x.data(), y_ref.data(), d);
+    cpu::maxpool_backward_naive(x.data(), dy.data(), dx_ref.data(), d);
+    EXPECT_TRUE(close(y, y_ref, 0, 0)) << "forward";
+    EXPECT_TRUE(close(dx, dx_ref, 0, 0)) << "backward";
   }
 }
 
@@ -315,4 +392,23 @@ TEST(SeedModels, SpecsRoundTripThroughTheBuilder) {
   for (size_t i = 0; i < specs.size(); ++i) joined += (i ? "; " : "") + specs[i];
   EXPECT_EQ(m.net().spec(), joined);
   EXPECT_EQ(m.output_shape(), Shape({4}));
+}
+
+// The seed MLPs with 2, 3, 4 and 5 linear layers on 3x32x32 input.
+TEST(SeedModels, MlpParameterCounts) {
+  struct Case {
+    std::vector<std::string> layers;
+    int64_t params;
+  };
+  const Case cases[] = {
+      {{"dense 120", "relu", "dense 10"}, 369970},
+      {{"dense 120", "relu", "dense 84", "relu", "dense 10"}, 379774},
+      {{"dense 256", "relu", "dense 120", "relu", "dense 84", "relu", "dense 10"}, 828542},
+      {{"dense 512", "relu", "dense 256", "relu", "dense 120", "relu", "dense 84", "relu", "dense 10"}, 1746558},
+  };
+  for (const auto& c : cases) {
+    Model m = build_model({3, 32, 32}, c.layers, 1);
+    EXPECT_EQ(m.param_count(), c.params) << m.net().spec();
+    EXPECT_EQ(m.output_shape(), Shape({10}));
+  }
 }

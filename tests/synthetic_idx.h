@@ -1,6 +1,8 @@
 #pragma once
 // Writes a tiny, learnable MNIST-format dataset (idx files) for end-to-end tests: 8x8 images of
 // 4 classes, class k is a bright 3x3 patch in quadrant k plus noise.
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>

@@ -1,17 +1,18 @@
 #pragma once
 // The one dispatch point between layers and kernels (STYLE.md #5): layers call kiln::ops on
-// tensors; each op picks the backend from the tensors' device and calls the plain kernel over
-// raw buffers (kiln::cpu now; kiln::cuda is added here, and only here).
+// tensors; each op checks shapes, picks the backend of the tensors' device (backend.h) and
+// calls its kernel on the raw buffers.
 //
 // Conventions: a tensor handed to an op as a matrix is read as [dim(0), numel / dim(0)]
 // (N-first: one row per sample). Ops that say "accumulate" add into their output.
+#include "backend/backend.h"
 #include "tensor/tensor.h"
 
 namespace kiln::ops {
 
-// The device all the given tensors live on; throws if they disagree or if no backend for it
-// was built.
-Device backend_for(std::initializer_list<const Tensor*> tensors);
+// The backend of the device all the given tensors live on; throws if they disagree or if this
+// build has no backend for it.
+Backend& backend_for(std::initializer_list<const Tensor*> tensors);
 
 // C = alpha * op(A) op(B) + beta * C with A, B, C read as matrices.
 void matmul(bool trans_a, bool trans_b, Real alpha, const Tensor& A, const Tensor& B, Real beta,
@@ -39,9 +40,10 @@ void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
 
 namespace kiln::ops {
 
-// Softmax cross-entropy of logits (N, K) against labels (N values in [0, K)); see cpu/loss.h.
-// probs and dlogits may be null. Returns the mean loss.
-double softmax_xent(const Tensor& logits, const int32_t* labels, Real smoothing, Tensor* probs, Tensor* dlogits);
+// Softmax cross-entropy of logits (N, K) against labels (N class indices held as Real, in
+// [0, K), on the logits' device); see cpu/loss.h. probs and dlogits may be null. Returns the
+// mean loss.
+double softmax_xent(const Tensor& logits, const Tensor& labels, Real smoothing, Tensor* probs, Tensor* dlogits);
 // ½ squared error, mean over the batch; dy may be null.
 double mse(const Tensor& y, const Tensor& target, Tensor* dy);
 

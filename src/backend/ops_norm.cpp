@@ -3,7 +3,6 @@
 #include <initializer_list>
 #include <string>
 
-#include "backend/cpu/norm.h"
 #include "backend/ops.h"
 
 namespace kiln::ops {
@@ -32,37 +31,37 @@ void check_channels(const Tensor& t, int64_t C, const char* what) {
 
 void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Real eps, Tensor& y,
                              Tensor& mean, Tensor& var, Tensor& rstd) {
-  backend_for({&x, &gamma, &beta, &y, &mean, &var, &rstd});
+  Backend& be = backend_for({&x, &gamma, &beta, &y, &mean, &var, &rstd});
   const auto [N, C, S] = channels(x, "batchnorm");
   check_same_shape(x, y, "batchnorm output");
   for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &mean, &var, &rstd}) check_channels(*t, C, "batchnorm statistics");
-  cpu::batchnorm_forward_train(x.data(), gamma.data(), beta.data(), N, C, S, eps, y.data(), mean.data(), var.data(),
+  be.batchnorm_forward_train(x.data(), gamma.data(), beta.data(), N, C, S, eps, y.data(), mean.data(), var.data(),
                                rstd.data());
 }
 
 void batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                             const Tensor& running_var, Real eps, Tensor& y, Tensor& rstd) {
-  backend_for({&x, &gamma, &beta, &running_mean, &running_var, &y, &rstd});
+  Backend& be = backend_for({&x, &gamma, &beta, &running_mean, &running_var, &y, &rstd});
   const auto [N, C, S] = channels(x, "batchnorm");
   check_same_shape(x, y, "batchnorm output");
   for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var, &rstd})
     check_channels(*t, C, "batchnorm statistics");
-  cpu::batchnorm_forward_eval(x.data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), N, C, S,
+  be.batchnorm_forward_eval(x.data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), N, C, S,
                               eps, y.data(), rstd.data());
 }
 
 void batchnorm_update_running(const Tensor& mean, const Tensor& var, int64_t count, Real momentum,
                               Tensor& running_mean, Tensor& running_var) {
-  backend_for({&mean, &var, &running_mean, &running_var});
+  Backend& be = backend_for({&mean, &var, &running_mean, &running_var});
   const int64_t C = mean.numel();
   for (const Tensor* t : std::initializer_list<const Tensor*>{&var, &running_mean, &running_var}) check_channels(*t, C, "batchnorm running statistics");
   KILN_CHECK(count > 1, "unbiased variance of " << count << " values");
-  cpu::batchnorm_update_running(mean.data(), var.data(), C, count, momentum, running_mean.data(), running_var.data());
+  be.batchnorm_update_running(mean.data(), var.data(), C, count, momentum, running_mean.data(), running_var.data());
 }
 
 void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& rstd,
                         const Tensor& gamma, bool batch_stats, Tensor* dx, Tensor& dgamma, Tensor& dbeta) {
-  backend_for({&x, &dy, &mean, &rstd, &gamma, &dgamma, &dbeta});
+  Backend& be = backend_for({&x, &dy, &mean, &rstd, &gamma, &dgamma, &dbeta});
   const auto [N, C, S] = channels(x, "batchnorm backward");
   check_same_shape(x, dy, "batchnorm backward: dy vs x");
   if (dx) {
@@ -70,21 +69,21 @@ void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, c
     check_same_shape(x, *dx, "batchnorm backward: dx vs x");
   }
   for (const Tensor* t : std::initializer_list<const Tensor*>{&mean, &rstd, &gamma, &dgamma, &dbeta}) check_channels(*t, C, "batchnorm backward");
-  cpu::batchnorm_backward(x.data(), dy.data(), mean.data(), rstd.data(), gamma.data(), N, C, S, batch_stats,
+  be.batchnorm_backward(x.data(), dy.data(), mean.data(), rstd.data(), gamma.data(), N, C, S, batch_stats,
                           dx ? dx->data() : nullptr, dgamma.data(), dbeta.data());
 }
 
 void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Tensor& scale) {
-  backend_for({&scale});
+  Backend& be = backend_for({&scale});
   KILN_CHECK(p >= 0 && p < 1, "dropout probability " << p);
-  cpu::dropout_mask(seed, stream, step, p, scale.data(), scale.numel());
+  be.dropout_mask(seed, stream, step, p, scale.data(), scale.numel());
 }
 
 void dropout_apply(const Tensor& x, const Tensor& scale, Tensor& y) {
-  backend_for({&x, &scale, &y});
+  Backend& be = backend_for({&x, &scale, &y});
   check_same_shape(x, scale, "dropout mask");
   KILN_CHECK(x.numel() == y.numel(), "dropout " << x.shape().str() << " into " << y.shape().str());
-  cpu::dropout_apply(x.data(), scale.data(), y.data(), x.numel());
+  be.dropout_apply(x.data(), scale.data(), y.data(), x.numel());
 }
 
 }  // namespace kiln::ops

@@ -4,12 +4,14 @@
 #include <cstdint>
 
 #include "backend/ops.h"
+#include "tensor/buffer.h"
 
 namespace kiln::ops {
 
-// argmax: y.numel() entries, the window offset r*k + s of each max (cached for backward).
-void maxpool_forward(const Tensor& x, int64_t k, int64_t stride, Tensor& y, int32_t* argmax);
-void maxpool_backward(const Tensor& dy, const int32_t* argmax, int64_t k, int64_t stride, Tensor& dx);
+// argmax: one byte per output on x's device, the window offset r·k + s of each max (cached
+// for backward; so windows are at most 16×16).
+void maxpool_forward(const Tensor& x, int64_t k, int64_t stride, Tensor& y, Buffer& argmax);
+void maxpool_backward(const Tensor& dy, const Buffer& argmax, int64_t k, int64_t stride, Tensor& dx);
 void avgpool_forward(const Tensor& x, int64_t k, int64_t stride, Tensor& y);
 void avgpool_backward(const Tensor& dy, int64_t k, int64_t stride, Tensor& dx);
 // x (N, C, H, W) -> y (N, C).

@@ -78,10 +78,17 @@ struct Args {
   }
 };
 
+// --set KEY=VALUE overrides, with --device D as train.device=D.
+std::vector<std::string> overrides(const Args& a) {
+  std::vector<std::string> o = a.all("set");
+  if (!a.one("device").empty()) o.push_back("train.device=\"" + a.one("device") + "\"");
+  return o;
+}
+
 Experiment experiment_from(const Args& a) {
   if (a.positional.size() > 1) throw UsageError("expected one experiment file, got " + std::to_string(a.positional.size()));
-  if (a.positional.empty()) return parse_experiment(kDefaultExperiment, "(built-in default experiment)", a.all("set"));
-  return load_experiment(a.positional[0], a.all("set"));
+  if (a.positional.empty()) return parse_experiment(kDefaultExperiment, "(built-in default experiment)", overrides(a));
+  return load_experiment(a.positional[0], overrides(a));
 }
 
 TrainOptions train_options(const Args& a) {
@@ -111,29 +118,30 @@ int finish(const RunResult& r) {
 }  // namespace
 
 int train(const std::vector<std::string>& args) {
-  Args a(args, {"set", "runs", "threads", "resume"}, {"no-progress"});
+  Args a(args, {"set", "runs", "threads", "resume", "device"}, {"no-progress"});
   install_stop_handlers();
   TrainOptions opt = train_options(a);
   if (!a.one("resume").empty()) {
     if (!a.positional.empty()) throw UsageError("--resume takes the run folder; no experiment file with it");
-    return finish(resume(a.one("resume"), opt, a.all("set")));
+    return finish(resume(a.one("resume"), opt, overrides(a)));
   }
   return finish(kiln::train(experiment_from(a), opt));
 }
 
 int eval(const std::vector<std::string>& args) {
-  Args a(args, {"data", "threads", "batch"}, {});
+  Args a(args, {"data", "threads", "batch", "device", "set"}, {});
   if (a.positional.size() != 1) throw UsageError("expected a run folder or a checkpoint/weights file");
   set_threads(a.threads());
   fs::path target = a.positional[0];
   fs::path dir = fs::is_directory(target) ? target : target.parent_path();
   if (!fs::exists(dir / "config.toml")) throw Error((dir / "config.toml").string() + ": not found (is this a run folder?)");
-  std::vector<std::string> overrides;
-  if (!a.one("data").empty()) overrides.push_back("data.dir=\"" + a.one("data") + "\"");
-  Experiment e = load_experiment((dir / "config.toml").string(), overrides);
+  std::vector<std::string> extra = overrides(a);
+  if (!a.one("data").empty()) extra.push_back("data.dir=\"" + a.one("data") + "\"");
+  Experiment e = load_experiment((dir / "config.toml").string(), extra);
   e.data.limit_train = 0;
   Data data = load_data(e.data, e.seed);
   Model model = build_model_for(e, data.train.sample_shape());
+  model.to(device_of(e.train));
   fs::path file = target;
   if (fs::is_directory(target)) file = fs::exists(dir / "weights.kiln") ? dir / "weights.kiln" : dir / "checkpoint.kiln";
   if (file.extension() == ".kiln" && file.filename().string().find("checkpoint") != std::string::npos) {
@@ -206,10 +214,10 @@ int report(const std::vector<std::string>& args) {
 }
 
 int sweep(const std::vector<std::string>& args) {
-  Args a(args, {"vary", "set", "runs", "threads"}, {"no-progress"});
+  Args a(args, {"vary", "set", "runs", "threads", "device"}, {"no-progress"});
   if (a.positional.size() != 1) throw UsageError("expected one sweep or experiment file");
   install_stop_handlers();
-  SweepPlan plan = plan_sweep(a.positional[0], a.all("vary"), a.all("set"));
+  SweepPlan plan = plan_sweep(a.positional[0], a.all("vary"), overrides(a));
   TrainOptions opt = train_options(a);
   std::printf("sweep '%s': %zu variants of %s\n", plan.name.c_str(), plan.variants.size(), plan.experiment.c_str());
   std::string dir;

@@ -14,12 +14,12 @@ namespace {
 const char* kUsage = R"(kiln: train and inspect neural networks, every layer's backward pass written out.
 
 usage:
-  kiln train [FILE] [--set KEY=VALUE]... [--runs DIR] [--threads N] [--no-progress]
+  kiln train [FILE] [--set KEY=VALUE]... [--runs DIR] [--threads N] [--device cpu|cuda] [--no-progress]
                          train the experiment in FILE (default: the baseline CNN on
                          Fashion-MNIST); writes a run folder with metrics, checkpoints, report
   kiln train --resume RUN [--set KEY=VALUE]...
                          continue an interrupted run exactly where it stopped
-  kiln eval RUN|CHECKPOINT [--data DIR] [--threads N]
+  kiln eval RUN|CHECKPOINT [--data DIR] [--threads N] [--device cpu|cuda]
                          test loss and accuracy, confusion matrix, per-class precision/recall/F1
   kiln summary FILE      per-layer table: output shape, parameters, FLOPs
   kiln gradcheck FILE    check the model's backward pass against finite differences

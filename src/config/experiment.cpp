@@ -6,6 +6,7 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "backend/backend.h"
 #include "tensor/check.h"
 
 namespace kiln {
@@ -296,7 +297,9 @@ Experiment from_toml(const toml::value& root, const std::string& file) {
   train.get("device", t.device);
   train.finish();
   s.total_epochs = t.epochs;
-  if (t.device != "cpu") throw Error(file + ": key 'train.device': '" + t.device + "' is not available (this build has: cpu)");
+  train.read("device", [&](const toml::value&) {
+    if (t.device != "cpu" && t.device != "cuda") throw Error("'" + t.device + "': expected cpu or cuda");
+  });
 
   // Validate the optimizer and schedule now, so a bad value fails before any data is read.
   make_optimizer(o, 1);
@@ -314,6 +317,15 @@ toml::value parse_root(std::istream& is, const std::string& name) {
 }
 
 }  // namespace
+
+Device device_of(const TrainConfig& t) {
+  const Device d = t.device == "cuda" ? Device::cuda : Device::cpu;
+  if (!device_available(d))
+    throw Error("train.device = \"" + t.device + "\": " +
+                (cuda_backend_built() ? std::string("no usable NVIDIA GPU was found")
+                                      : std::string("this build of kiln has no CUDA backend (configure it where nvcc is installed)")));
+  return d;
+}
 
 std::string default_data_dir(const std::string& dataset) {
   if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";

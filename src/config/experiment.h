@@ -8,6 +8,7 @@
 
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "tensor/tensor.h"
 
 namespace kiln {
 
@@ -29,7 +30,7 @@ struct TrainConfig {
   int64_t eval_batch_size = 1000;
   int64_t log_every = 50;  // batches between points of the per-batch curves
   int threads = 0;         // 0: all cores
-  std::string device = "cpu";
+  std::string device = "cpu";  // cpu | cuda
 };
 
 struct Experiment {
@@ -52,6 +53,9 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 // The same from TOML text (for tests and for run folders' resolved copies).
 Experiment parse_experiment(const std::string& toml_text, const std::string& name,
                             const std::vector<std::string>& overrides = {});
+
+// The device named by train.device; throws if this build or machine cannot run on it.
+Device device_of(const TrainConfig& t);
 
 // Where a dataset lives when the file names no directory.
 std::string default_data_dir(const std::string& dataset);

@@ -109,7 +109,7 @@ void Dropout::forward(const Tensor& x, Tensor& y, const Pass& pass) {
     ops::copy(x, y);
     return;
   }
-  scale_.ensure(x.shape());
+  scale_.ensure(x.shape(), x.device());
   ops::dropout_mask(pass.seed, stream_, pass.step, p_, scale_);
   ops::dropout_apply(x, scale_, y);
 }

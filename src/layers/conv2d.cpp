@@ -16,12 +16,10 @@
 // pixel into every (row, column) that reads it, so its adjoint col2im adds those entries
 // back into the pixel (pixels read only as padding receive nothing).
 //
-// The batch is cut into chunks only to bound the workspace (columns plus Y_mat) to
-// max_workspace_bytes_; each chunk is one im2col and one GEMM per product above. dW
-// accumulates over chunks through the GEMM's beta = 1.
+// The backend decides how to compute this (backend/cpu/conv.cpp: im2col + GEMM over chunks of
+// samples, or direct kernels for small channel counts); the layer only states it.
 #include "layers/conv2d.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "backend/ops.h"
@@ -62,57 +60,16 @@ Shape Conv2d::output_shape(const Shape& in) const {
   return Shape{in[0], K_, P, Q};
 }
 
-int64_t Conv2d::chunk_samples(int64_t N, int64_t PQ) const {
-  const int64_t per_sample = (C_ * R_ * S_ + K_) * PQ * static_cast<int64_t>(sizeof(Real));
-  return std::clamp<int64_t>(max_workspace_bytes_ / per_sample, 1, std::max<int64_t>(N, 1));
-}
-
 void Conv2d::forward(const Tensor& x, Tensor& y, const Pass&) {
-  const Shape out = output_shape(x.shape());
-  check_shape(y, out, "conv forward output");
-  const int64_t N = x.dim(0), CHW = x.shape().per_sample(), P = out[2], Q = out[3], PQ = P * Q,
-                CRS = C_ * R_ * S_, chunk = chunk_samples(N, PQ);
-  const ops::ConvGeometry g{R_, S_, stride_, pad_};
-  workspace_.ensure({(CRS + K_) * chunk * PQ});
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t m = std::min(chunk, N - n0);
-    Tensor cols = workspace_.slice(0, {CRS, m * PQ});
-    Tensor ymat = workspace_.slice(CRS * chunk * PQ, {K_, m * PQ});
-    Tensor ys = y.slice(n0 * K_ * PQ, {m, K_, P, Q});
-    ops::im2col(x.slice(n0 * CHW, {m, C_, x.dim(2), x.dim(3)}), g, cols);
-    ops::matmul(false, false, Real(1), weight_, cols, Real(0), ymat);  // Y_mat = W_mat cols
-    ops::conv_output_from_cols(ymat, has_bias_ ? &bias_ : nullptr, ys);
-  }
-  const bool one_chunk = chunk >= N;
-  cols_of_ = one_chunk ? x.data() : nullptr;
-  cols_shape_ = one_chunk ? x.shape() : Shape{};
+  check_shape(y, output_shape(x.shape()), "conv forward output");
+  ops::conv2d_forward(x, weight_, has_bias_ ? &bias_ : nullptr, y, {R_, S_, stride_, pad_}, epilogue_);
 }
 
-void Conv2d::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  const Shape out = output_shape(x.shape());
-  check_shape(dy, out, "conv backward dL/dy");
+void Conv2d::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  check_shape(dy, output_shape(x.shape()), "conv backward dL/dy");
   if (dx) check_shape(*dx, x.shape(), "conv backward dL/dx");
-  const int64_t N = x.dim(0), CHW = x.shape().per_sample(), P = out[2], Q = out[3], PQ = P * Q,
-                CRS = C_ * R_ * S_, chunk = chunk_samples(N, PQ);
-  const ops::ConvGeometry g{R_, S_, stride_, pad_};
-  const bool have_cols = cols_of_ == x.data() && cols_shape_ == x.shape() && chunk >= N &&
-                         workspace_.numel() >= (CRS + K_) * chunk * PQ;
-  workspace_.ensure({(CRS + K_) * chunk * PQ});
-  if (has_bias_) ops::accumulate_channel_sum(dy, dbias_);  // db += Σ_{n,p,q} dY
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t m = std::min(chunk, N - n0);
-    Tensor cols = workspace_.slice(0, {CRS, m * PQ});
-    Tensor dymat = workspace_.slice(CRS * chunk * PQ, {K_, m * PQ});
-    if (!have_cols) ops::im2col(x.slice(n0 * CHW, {m, C_, x.dim(2), x.dim(3)}), g, cols);
-    ops::conv_grad_to_cols(dy.slice(n0 * K_ * PQ, {m, K_, P, Q}), dymat);
-    ops::matmul(false, true, Real(1), dymat, cols, Real(1), dweight_);  // dW_mat += dY_mat colsᵀ
-    if (dx) {
-      ops::matmul(true, false, Real(1), weight_, dymat, Real(0), cols);  // dcols = W_matᵀ dY_mat
-      Tensor dxs = dx->slice(n0 * CHW, {m, C_, x.dim(2), x.dim(3)});
-      ops::col2im(cols, g, dxs, false);
-    }
-  }
-  if (dx) cols_of_ = nullptr;  // the columns were overwritten by dcols
+  ops::conv2d_backward(x, weight_, y, dy, dx, dweight_, has_bias_ ? &dbias_ : nullptr, {R_, S_, stride_, pad_},
+                       epilogue_);
 }
 
 std::vector<Param> Conv2d::params() {

@@ -1,4 +1,5 @@
 #pragma once
+#include "backend/dims.h"
 #include "layers/layer.h"
 
 namespace kiln {
@@ -26,21 +27,16 @@ class Conv2d : public Layer {
   int64_t kernel_w() const { return S_; }
   int64_t stride() const { return stride_; }
   int64_t pad() const { return pad_; }
+  // With Epilogue::relu the layer computes relu(conv(x) + b) and its backward takes dL/d of
+  // that (Sequential::fuse sets it for a conv followed by a ReLU).
+  void set_epilogue(Epilogue e) { epilogue_ = e; }
+  Epilogue epilogue() const { return epilogue_; }
 
  protected:
   int64_t C_, K_, R_, S_, stride_, pad_;
   bool has_bias_;
+  Epilogue epilogue_ = Epilogue::none;
   Tensor weight_, dweight_, bias_, dbias_;
-  Tensor workspace_;  // im2col columns and the GEMM output of one chunk, reused across calls
-  // Upper bound on workspace_: the batch is lowered in chunks of as many samples as fit.
-  int64_t max_workspace_bytes_ = int64_t{32} << 20;
-
- private:
-  int64_t chunk_samples(int64_t N, int64_t PQ) const;
-  // When forward lowered the whole batch in one chunk, its columns are still in workspace_ for
-  // backward on the same x (identified by its storage and shape).
-  const Real* cols_of_ = nullptr;
-  Shape cols_shape_;
 };
 
 }  // namespace kiln

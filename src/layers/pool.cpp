@@ -35,22 +35,21 @@ static Shape pooled_shape(const std::string& spec, const Shape& in, int64_t k, i
 
 MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride) : k_(kernel), stride_(stride ? stride : kernel) {
   check_window(k_, stride_, "maxpool");
+  if (k_ > 16) throw Error("maxpool: windows up to 16x16 are supported, got " + std::to_string(k_));
 }
 std::string MaxPool2d::spec() const { return pool_spec("maxpool", k_, stride_); }
 Shape MaxPool2d::output_shape(const Shape& in) const { return pooled_shape(spec(), in, k_, stride_); }
 
 void MaxPool2d::forward(const Tensor& x, Tensor& y, const Pass&) {
   check_shape(y, output_shape(x.shape()), "maxpool forward output");
-  argmax_.resize(static_cast<size_t>(y.numel()));
-  ops::maxpool_forward(x, k_, stride_, y, argmax_.data());
+  ops::maxpool_forward(x, k_, stride_, y, argmax_);
 }
 
 void MaxPool2d::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
   if (!dx) return;
   check_shape(dy, output_shape(x.shape()), "maxpool backward dL/dy");
   check_shape(*dx, x.shape(), "maxpool backward dL/dx");
-  KILN_CHECK(static_cast<int64_t>(argmax_.size()) == dy.numel(), "maxpool backward without a matching forward");
-  ops::maxpool_backward(dy, argmax_.data(), k_, stride_, *dx);
+  ops::maxpool_backward(dy, argmax_, k_, stride_, *dx);
 }
 
 int64_t MaxPool2d::forward_flops(const Shape& in) const { return output_shape(in).numel() * k_ * k_; }

@@ -1,5 +1,6 @@
 #pragma once
 #include "layers/layer.h"
+#include "tensor/buffer.h"
 
 namespace kiln {
 
@@ -13,9 +14,9 @@ class MaxPool2d : public Layer {
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   int64_t forward_flops(const Shape& in) const override;
 
- private:
+ protected:
   int64_t k_, stride_;
-  std::vector<int32_t> argmax_;  // per output element, the window offset of the max
+  Buffer argmax_;  // per output element, the window offset of the max (one byte)
 };
 
 // Average pooling over k×k windows with the given stride (default = k), no padding, NCHW.

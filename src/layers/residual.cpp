@@ -25,11 +25,11 @@ Shape Residual::output_shape(const Shape& in) const {
 // f(x) is kept in its own buffer: the body's last layer may need its own output in backward
 // (tanh, sigmoid), and y = f(x) + P x is not that.
 void Residual::forward(const Tensor& x, Tensor& y, const Pass& pass) {
-  fx_.ensure(y.shape());
+  fx_.ensure(y.shape(), x.device());
   body_.forward(x, fx_, pass);
   ops::copy(fx_, y);
   if (proj_) {
-    skip_.ensure(y.shape());
+    skip_.ensure(y.shape(), x.device());
     proj_->forward(x, skip_, pass);
     ops::axpy(Real(1), skip_, y);
   } else {
@@ -41,7 +41,7 @@ void Residual::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor
   body_.backward(x, fx_, dy, dx);
   if (proj_) {
     if (dx) {
-      dskip_.ensure(x.shape());
+      dskip_.ensure(x.shape(), x.device());
       proj_->backward(x, skip_, dy, &dskip_);
       ops::axpy(Real(1), dskip_, *dx);
     } else {

@@ -23,21 +23,34 @@ double SoftmaxCrossEntropy::forward_backward(const Tensor& out, const Targets& t
   if (out.rank() != 2) throw Error("softmax_xent: expects (N, classes) output, got " + out.shape().str());
   if (static_cast<int64_t>(t.labels.size()) != out.dim(0))
     throw Error("softmax_xent: " + std::to_string(t.labels.size()) + " labels for a batch of " + std::to_string(out.dim(0)));
-  probs_.ensure(out.shape());
-  return ops::softmax_xent(out, t.labels.data(), smoothing_, &probs_, dout);
+  const int64_t N = out.dim(0), K = out.dim(1);
+  host_labels_.resize(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    const int32_t y = t.labels[static_cast<size_t>(n)];
+    if (y < 0 || y >= K)
+      throw Error("softmax_xent: label " + std::to_string(y) + " of sample " + std::to_string(n) + " is outside [0, " +
+                  std::to_string(K) + ")");
+    host_labels_[static_cast<size_t>(n)] = static_cast<Real>(y);
+  }
+  labels_.ensure({N}, out.device());
+  labels_.copy_from_host(host_labels_.data());
+  probs_.ensure(out.shape(), out.device());
+  return ops::softmax_xent(out, labels_, smoothing_, &probs_, dout);
 }
 
 double MSE::forward_backward(const Tensor& out, const Targets& t, Tensor* dout) {
   if (t.values) return ops::mse(out, *t.values, dout);
   if (static_cast<int64_t>(t.labels.size()) != out.dim(0))
     throw Error("mse: " + std::to_string(t.labels.size()) + " labels for a batch of " + std::to_string(out.dim(0)));
-  onehot_.ensure(out.shape());
-  onehot_.zero();
   const int64_t K = out.shape().per_sample();
+  host_onehot_.assign(static_cast<size_t>(out.numel()), Real(0));
   for (int64_t n = 0; n < out.dim(0); ++n) {
-    if (t.labels[n] < 0 || t.labels[n] >= K) throw Error("mse: label " + std::to_string(t.labels[n]) + " out of range");
-    onehot_[n * K + t.labels[n]] = 1;
+    const int32_t y = t.labels[static_cast<size_t>(n)];
+    if (y < 0 || y >= K) throw Error("mse: label " + std::to_string(y) + " of sample " + std::to_string(n) + " out of range");
+    host_onehot_[static_cast<size_t>(n * K + y)] = 1;
   }
+  onehot_.ensure(out.shape(), out.device());
+  onehot_.copy_from_host(host_onehot_.data());
   return ops::mse(out, onehot_, dout);
 }
 

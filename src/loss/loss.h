@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -35,6 +36,8 @@ class SoftmaxCrossEntropy : public Loss {
  private:
   Real smoothing_;
   Tensor probs_;
+  Tensor labels_;                 // the targets as Real on the output's device
+  std::vector<Real> host_labels_;
 };
 
 // L = (1/N) Σ_n ½ ||y_n - t_n||²; dL/dy = (y - t)/N. With labels instead of values the target
@@ -46,6 +49,7 @@ class MSE : public Loss {
 
  private:
   Tensor onehot_;
+  std::vector<Real> host_onehot_;
 };
 
 // "softmax_xent", "softmax_xent smoothing=0.1", "mse" (aliases: "cross_entropy", "xent").

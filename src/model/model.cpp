@@ -34,9 +34,18 @@ Model::Model(Shape input, Sequential net, uint64_t init_seed) : input_(std::move
   output_shape();  // validates every layer against the input shape
   Rng rng(init_seed);
   net_.init(rng);
+  net_.fuse();
+  bind(Device::cpu);
+}
 
-  // Gather parameters into one flat buffer (values copied, then the layers' tensors rebound
-  // to views), and the gradients into a second with the same layout.
+void Model::to(Device device) {
+  if (device != device_) bind(device);
+}
+
+// Gathers the parameters into one flat buffer on `device` (values copied, then the layers'
+// tensors rebound to views of it), the gradients into a second with the same layout (zeroed),
+// and moves the buffers (batch-norm statistics) there too.
+void Model::bind(Device device) {
   struct Found {
     std::string name;
     Param p;
@@ -48,21 +57,28 @@ Model::Model(Shape input, Sequential net, uint64_t init_seed) : input_(std::move
   });
   int64_t total = 0;
   for (auto& f : found) total += f.p.value->numel();
-  params_ = Tensor({total});
-  grads_ = Tensor({total});
-  decay_mask_.assign(static_cast<size_t>(total), 0);
+  params_ = Tensor({total}, device);
+  grads_ = Tensor({total}, device);
+  decay_mask_ = Tensor({total}, device);
+  named_.clear();
+  buffers_.clear();
   int64_t off = 0;
   for (auto& f : found) {
     Tensor& v = *f.p.value;
     Tensor view = params_.slice(off, v.shape());
-    std::memcpy(view.data(), v.data(), static_cast<size_t>(v.numel()) * sizeof(Real));
+    view.copy_from(v);
     v = view;
     *f.p.grad = grads_.slice(off, v.shape());
-    if (f.p.decay) std::fill(decay_mask_.begin() + off, decay_mask_.begin() + off + v.numel(), 1);
+    if (f.p.decay) decay_mask_.slice(off, v.shape()).fill(Real(1));
     named_.push_back({f.name, v, *f.p.grad, f.p.decay});
     off += v.numel();
   }
-  for (auto& b : bufs) buffers_.push_back({b.name, *b.p.value, Tensor(), false});
+  for (auto& b : bufs) {
+    *b.p.value = b.p.value->to(device);
+    buffers_.push_back({b.name, *b.p.value, Tensor(), false});
+  }
+  device_ = device;
+  has_forward_ = false;
 }
 
 Shape Model::output_shape() const { return unbatched(net_.output_shape(batched(1, input_))); }
@@ -70,7 +86,9 @@ Shape Model::output_shape() const { return unbatched(net_.output_shape(batched(1
 const Tensor& Model::forward(const Tensor& x, const Pass& pass) {
   if (x.rank() < 1 || unbatched(x.shape()) != input_)
     throw Error("model input: expected (N, " + input_.str().substr(1) + " but got " + x.shape().str());
-  out_.ensure(net_.output_shape(x.shape()));
+  if (x.device() != device_)
+    throw Error(std::string("model input is on ") + device_name(x.device()) + ", the model on " + device_name(device_));
+  out_.ensure(net_.output_shape(x.shape()), x.device());
   net_.forward(x, out_, pass);
   x_cache_ = x;
   has_forward_ = true;

@@ -35,6 +35,9 @@ class Model {
   Model& operator=(Model&&) = default;
 
   const Shape& input_shape() const { return input_; }
+  // Moves parameters, gradients (zeroed) and buffers to `device`; inputs must then live there.
+  void to(Device device);
+  Device device() const { return device_; }
   Shape output_shape() const;  // per sample
   Sequential& net() { return net_; }
 
@@ -50,8 +53,8 @@ class Model {
   const std::vector<NamedTensor>& named_params() const { return named_; }
   const std::vector<NamedTensor>& named_buffers() const { return buffers_; }
   int64_t param_count() const { return params_.numel(); }
-  // A mask over the flat parameters: 1 where weight decay applies.
-  const std::vector<uint8_t>& decay_mask() const { return decay_mask_; }
+  // A mask over the flat parameters: 1 where weight decay applies, 0 elsewhere.
+  const Tensor& decay_mask() const { return decay_mask_; }
 
   std::vector<LayerSummary> summary() const;
   // Keras-style table: layer, output shape, parameters, FLOPs, with totals.
@@ -66,11 +69,13 @@ class Model {
   void read_tensors(BinReader& r);
 
  private:
+  void bind(Device device);
   Shape input_;
+  Device device_ = Device::cpu;
   Sequential net_;
   Tensor params_, grads_;
   std::vector<NamedTensor> named_, buffers_;
-  std::vector<uint8_t> decay_mask_;
+  Tensor decay_mask_;
   Tensor x_cache_, out_;
   bool has_forward_ = false;
 };

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "layers/activation.h"
+#include "layers/conv2d.h"
+
 namespace kiln {
 
 std::string Sequential::spec() const {
@@ -16,40 +19,67 @@ Shape Sequential::output_shape(const Shape& in) const {
   return s;
 }
 
+void Sequential::fuse() {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (i > 0 && dynamic_cast<ReLU*>(layers_[i].get())) {
+      if (auto* conv = dynamic_cast<Conv2d*>(layers_[i - 1].get()); conv && conv->epilogue() == Epilogue::none) {
+        conv->set_epilogue(Epilogue::relu);
+        fused_[i] = true;
+      }
+    }
+    for (Layer* child : layers_[i]->children())
+      if (auto* seq = dynamic_cast<Sequential*>(child)) seq->fuse();
+  }
+}
+
+// The last layer that computes something (a fused ReLU at the end computes nothing): it
+// writes straight into y.
+static size_t last_computed(const std::vector<bool>& fused) {
+  size_t i = fused.size() - 1;
+  while (i > 0 && fused[i]) --i;
+  return i;
+}
+
 void Sequential::forward(const Tensor& x, Tensor& y, const Pass& pass) {
   if (layers_.empty()) {  // an empty body is the identity (a residual block's skip path)
-    std::copy(x.data(), x.data() + x.numel(), y.data());
+    y.copy_from(x);
     return;
   }
-  const size_t n = layers_.size();
-  acts_.resize(n - 1);
+  const size_t n = layers_.size(), last = last_computed(fused_);
+  acts_.resize(n);
   const Tensor* in = &x;
   for (size_t i = 0; i < n; ++i) {
-    Tensor& out = (i + 1 == n) ? y : acts_[i];
-    out.ensure(layers_[i]->output_shape(in->shape()));
+    if (fused_[i]) continue;  // its output is its input, already rectified
+    Tensor& out = i == last ? y : acts_[i];
+    out.ensure(layers_[i]->output_shape(in->shape()), x.device());
     layers_[i]->forward(*in, out, pass);
     in = &out;
   }
 }
 
 // Backward runs the chain in reverse: dL/d(input of i) = layer_i.backward(dL/d(output of i)).
+// A fused ReLU passes the gradient through untouched: its conv masks it.
 void Sequential::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   const size_t n = layers_.size();
   if (n == 0) {
-    if (dx) std::copy(dy.data(), dy.data() + dy.numel(), dx->data());
+    if (dx) dx->copy_from(dy);
     return;
   }
-  grads_.resize(n - 1);
+  const size_t last = last_computed(fused_);
+  grads_.resize(n);
   const Tensor* g = &dy;
-  for (size_t i = n; i-- > 0;) {
-    const Tensor& in = i == 0 ? x : acts_[i - 1];
-    const Tensor& out = i + 1 == n ? y : acts_[i];
-    Tensor* gin = nullptr;
+  for (size_t i = last + 1; i-- > 0;) {
+    if (fused_[i]) continue;
+    size_t j = i;  // i's input is the output of the computed layer before it
+    if (j > 0)
+      do --j;
+      while (fused_[j]);
+    const Tensor& in = i == 0 ? x : acts_[j];
+    const Tensor& out = i == last ? y : acts_[i];
+    Tensor* gin = dx;
     if (i > 0) {
-      grads_[i - 1].ensure(in.shape());
-      gin = &grads_[i - 1];
-    } else {
-      gin = dx;
+      grads_[i].ensure(in.shape(), x.device());
+      gin = &grads_[i];
     }
     layers_[i]->backward(in, out, *g, gin);
     g = gin;

@@ -11,7 +11,14 @@ namespace kiln {
 class Sequential : public Layer {
  public:
   Sequential() = default;
-  void add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
+  void add(std::unique_ptr<Layer> layer) {
+    layers_.push_back(std::move(layer));
+    fused_.push_back(false);
+  }
+  // Folds each ReLU that follows a Conv2d into the conv's epilogue (here and in nested
+  // blocks): the ReLU's output is then the conv's, saving a pass over memory each way. The
+  // layers, their specs and the results are unchanged.
+  void fuse();
   size_t size() const { return layers_.size(); }
   Layer& operator[](size_t i) { return *layers_[i]; }
   const Layer& operator[](size_t i) const { return *layers_[i]; }
@@ -26,8 +33,9 @@ class Sequential : public Layer {
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Tensor> acts_;   // acts_[i]: output of layer i (for i < size - 1)
-  std::vector<Tensor> grads_;  // grads_[i]: dL/d(acts_[i])
+  std::vector<bool> fused_;    // fused_[i]: layer i is a ReLU folded into layer i - 1
+  std::vector<Tensor> acts_;   // acts_[i]: output of layer i (the last computed one writes y)
+  std::vector<Tensor> grads_;  // grads_[i]: dL/d(input of layer i), for i > 0
 };
 
 }  // namespace kiln

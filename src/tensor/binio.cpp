@@ -51,9 +51,10 @@ void BinWriter::str(const std::string& s) {
 void BinWriter::tensor(const Tensor& t) {
   pod(static_cast<uint32_t>(t.rank()));
   for (int64_t d : t.shape().dims()) pod(d);
-  // On disk always float32, whatever Real is compiled as.
+  // On disk always float32, whatever Real is compiled as, and from whatever device.
+  const Tensor host = t.to(Device::cpu);
   std::vector<float> f(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) f[static_cast<size_t>(i)] = static_cast<float>(t[i]);
+  for (int64_t i = 0; i < t.numel(); ++i) f[static_cast<size_t>(i)] = static_cast<float>(host[i]);
   bytes(f.data(), f.size() * sizeof(float));
 }
 
@@ -81,7 +82,7 @@ void BinReader::fail(const std::string& msg) const { throw Error(path_ + ": bad 
 
 void BinReader::take(void* p, size_t n) {
   if (n > end_ - pos_) fail("unexpected end of data at byte " + std::to_string(pos_));
-  std::memcpy(p, buf_.data() + pos_, n);
+  if (n) std::memcpy(p, buf_.data() + pos_, n);
   pos_ += n;
 }
 
@@ -108,7 +109,8 @@ void BinReader::tensor_into(Tensor& into, const std::string& name) {
   if (s != into.shape()) fail(name + ": shape " + s.str() + " does not match the model's " + into.shape().str());
   std::vector<float> f(static_cast<size_t>(into.numel()));
   take(f.data(), f.size() * sizeof(float));
-  for (int64_t i = 0; i < into.numel(); ++i) into[i] = static_cast<Real>(f[static_cast<size_t>(i)]);
+  std::vector<Real> values(f.begin(), f.end());
+  into.copy_from_host(values.data());
 }
 
 }  // namespace kiln

@@ -1,5 +1,8 @@
 #include "tensor/tensor.h"
 
+#include "backend/backend.h"
+#include "tensor/buffer.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -37,22 +40,20 @@ std::string Shape::str() const {
 
 const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
 
-static std::shared_ptr<Real> allocate(int64_t n) {
-  // 64-byte alignment: one cache line, one AVX-512 register.
-  size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(Real);
-  bytes = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  return std::shared_ptr<Real>(static_cast<Real*>(p), [](Real* q) { std::free(q); });
+// Zero-filled storage of n elements from the device's backend, released through it.
+static std::shared_ptr<Real> allocate(int64_t n, Device device) {
+  Backend& b = backend(device);
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(Real);
+  auto* p = static_cast<Real*>(b.allocate(bytes));
+  b.fill(p, Real(0), std::max<int64_t>(n, 1));
+  return std::shared_ptr<Real>(p, [&b, bytes](Real* q) { b.release(q, bytes); });
 }
 
 Tensor::Tensor(Shape shape, Device device) : shape_(std::move(shape)), device_(device) {
   for (int64_t d : shape_.dims())
     if (d < 0) throw Error("negative dimension in shape " + shape_.str());
-  KILN_CHECK(device == Device::cpu, "tensors on " << device_name(device) << " need the CUDA backend");
   capacity_ = shape_.numel();
-  storage_ = allocate(capacity_);
+  storage_ = allocate(capacity_, device);
   ptr_ = storage_.get();
 }
 
@@ -75,18 +76,54 @@ Tensor Tensor::slice(int64_t offset, Shape shape) const {
 
 Tensor Tensor::clone() const {
   Tensor t(shape_, device_);
-  if (numel()) std::memcpy(t.ptr_, ptr_, static_cast<size_t>(numel()) * sizeof(Real));
+  t.copy_from(*this);
   return t;
 }
 
-void Tensor::fill(Real v) { std::fill(ptr_, ptr_ + numel(), v); }
+void Tensor::copy_from(const Tensor& src) {
+  KILN_CHECK(src.numel() == numel(), "copy of " << src.shape().str() << " into " << shape_.str());
+  const size_t bytes = static_cast<size_t>(numel()) * sizeof(Real);
+  if (bytes == 0 || src.ptr_ == ptr_) return;
+  if (src.device_ == device_) backend(device_).copy(ptr_, src.ptr_, bytes);
+  else if (src.device_ == Device::cpu) backend(device_).copy_from_host(ptr_, src.ptr_, bytes);
+  else if (device_ == Device::cpu) backend(src.device_).copy_to_host(ptr_, src.ptr_, bytes);
+  else throw Error(std::string("no copy from ") + device_name(src.device_) + " to " + device_name(device_));
+}
 
-void Tensor::ensure(const Shape& shape) {
-  if (storage_ && shape.numel() <= capacity_ && ptr_ == storage_.get()) {
+void Tensor::copy_from_host(const Real* src) {
+  if (numel()) backend(device_).copy_from_host(ptr_, src, static_cast<size_t>(numel()) * sizeof(Real));
+}
+
+void Tensor::copy_to_host(Real* dst) const {
+  if (numel()) backend(device_).copy_to_host(dst, ptr_, static_cast<size_t>(numel()) * sizeof(Real));
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == device_ || !defined()) return *this;
+  Tensor t(shape_, device);
+  t.copy_from(*this);
+  return t;
+}
+
+void Tensor::fill(Real v) {
+  if (numel()) backend(device_).fill(ptr_, v, numel());
+}
+
+void Tensor::ensure(const Shape& shape, Device device) {
+  if (storage_ && device == device_ && shape.numel() <= capacity_ && ptr_ == storage_.get()) {
     shape_ = shape;
     return;
   }
-  *this = Tensor(shape, device_);
+  *this = Tensor(shape, device);
+}
+
+void Buffer::ensure(size_t bytes, Device device) {
+  if (ptr_ && device == device_ && bytes <= bytes_) return;
+  Backend& b = backend(device);
+  const size_t n = std::max<size_t>(bytes, 1);
+  ptr_ = std::shared_ptr<void>(b.allocate(n), [&b, n](void* q) { b.release(q, n); });
+  bytes_ = n;
+  device_ = device;
 }
 
 void check_shape(const Tensor& t, const Shape& expected, const char* what) {

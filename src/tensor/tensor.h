@@ -1,6 +1,8 @@
 #pragma once
-// Tensor: a shape, a device and a pointer into reference-counted, 64-byte-aligned storage.
-// Copies are shallow (handles share storage, like PyTorch); clone() makes a deep copy.
+// Tensor: a shape, a device and a pointer into reference-counted, 64-byte-aligned storage
+// allocated by the device's backend (backend/backend.h). Copies are shallow (handles share
+// storage, like PyTorch); clone() makes a deep copy. data() of a CUDA tensor is a device
+// pointer: only kernels may touch it, and operator[] is for CPU tensors alone.
 // Views (reshape, slice) share storage, which is how the model keeps all parameters in
 // one flat buffer with named views (STYLE.md #8).
 #include <cstdint>
@@ -56,7 +58,7 @@ class Tensor {
   int64_t numel() const { return ptr_ ? shape_.numel() : 0; }  // 0 when undefined
   Device device() const { return device_; }
 
-  Real* data() { return ptr_; }
+  Real* data() { return ptr_; }  // on the tensor's device
   const Real* data() const { return ptr_; }
   Real& operator[](int64_t i) { return ptr_[i]; }
   Real operator[](int64_t i) const { return ptr_[i]; }
@@ -66,12 +68,20 @@ class Tensor {
   // Same storage, `shape.numel()` elements starting `offset` elements in.
   Tensor slice(int64_t offset, Shape shape) const;
   Tensor clone() const;
+  // This tensor on `device`: itself when it is already there, else a copy.
+  Tensor to(Device device) const;
+  // Copies the values of `src` (same element count, any device) into this tensor's storage.
+  void copy_from(const Tensor& src);
+  // To and from host memory (numel() values).
+  void copy_from_host(const Real* src);
+  void copy_to_host(Real* dst) const;
 
   void fill(Real v);
   void zero() { fill(Real(0)); }
-  // Planned buffers: keeps the storage when the element count is unchanged (no allocation in
-  // the steady-state step), reallocates (zeroed) otherwise.
-  void ensure(const Shape& shape);
+  // Planned buffers: keeps the storage when it is on `device` and large enough (no allocation
+  // in the steady-state step), reallocates (zeroed) otherwise. Without a device: the tensor's own.
+  void ensure(const Shape& shape, Device device);
+  void ensure(const Shape& shape) { ensure(shape, device_); }
 
  private:
   std::shared_ptr<Real> storage_;

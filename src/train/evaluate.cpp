@@ -4,11 +4,25 @@
 
 namespace kiln {
 
+const Tensor& on_device(const Tensor& host, Tensor& staging, Device device) {
+  if (device == host.device()) return host;
+  staging.ensure(host.shape(), device);
+  staging.copy_from(host);
+  return staging;
+}
+
 void argmax_rows(const Tensor& logits, std::vector<int32_t>& out) {
   const int64_t N = logits.dim(0), K = logits.shape().per_sample();
   out.resize(static_cast<size_t>(N));
+  const Real* host = logits.data();
+  static thread_local std::vector<Real> staging;
+  if (logits.device() != Device::cpu) {
+    staging.resize(static_cast<size_t>(logits.numel()));
+    logits.copy_to_host(staging.data());
+    host = staging.data();
+  }
   for (int64_t n = 0; n < N; ++n) {
-    const Real* z = logits.data() + n * K;
+    const Real* z = host + n * K;
     int64_t best = 0;
     for (int64_t k = 1; k < K; ++k)
       if (z[k] > z[best]) best = k;
@@ -28,22 +42,24 @@ Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normali
   Loader loader(data, batch_size, /*shuffle=*/false, /*seed=*/0, norm, Augment{});
   loader.start_epoch(0);
   Batch b;
+  Tensor x_device;
   std::vector<int32_t> pred;
   double loss_sum = 0;
   int64_t seen = 0, correct = 0;
   Pass pass{Mode::eval, 0, 0};
   while (loader.next(b)) {
-    const Tensor& out = model.forward(b.x, pass);
+    const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), pass);
     const int64_t n = out.dim(0);
     loss_sum += loss.forward_backward(out, Targets{b.y, nullptr}, nullptr) * static_cast<double>(n);
-    argmax_rows(out, pred);
+    const Tensor logits = out.to(Device::cpu);  // a copy only for device models
+    argmax_rows(logits, pred);
     for (int64_t i = 0; i < n; ++i) {
       const int32_t y = b.y[static_cast<size_t>(i)], p = pred[static_cast<size_t>(i)];
       correct += (y == p);
       ev.confusion.add(y, p);
       if (keep_predictions) {
         // Softmax probability of the predicted class, from the logits (max-subtracted).
-        const Real* z = out.data() + i * K;
+        const Real* z = logits.data() + i * K;
         double s = 0;
         for (int64_t k = 0; k < K; ++k) s += std::exp(static_cast<double>(z[k]) - z[p]);
         const auto idx = static_cast<size_t>(b.index[static_cast<size_t>(i)]);

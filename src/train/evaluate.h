@@ -1,5 +1,5 @@
 #pragma once
-// Runs a model in eval mode over a whole dataset.
+// Runs a model in eval mode over a whole dataset, on the model's device.
 #include <vector>
 
 #include "data/dataset.h"
@@ -20,7 +20,10 @@ struct Evaluation {
 Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
                     bool keep_predictions);
 
-// Index of the largest value in each row of logits (N, K).
+// `host` itself on the CPU; else its copy in `staging` (reused) on `device`.
+const Tensor& on_device(const Tensor& host, Tensor& staging, Device device);
+
+// Index of the largest value in each row of logits (N, K), on any device.
 void argmax_rows(const Tensor& logits, std::vector<int32_t>& out);
 
 }  // namespace kiln

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -150,17 +151,17 @@ static std::vector<std::vector<double>> read_csv_numbers(const std::string& path
 
 void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows) {
   std::ostringstream os;
-  os << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n" << std::setprecision(9);
+  os << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,val_loss,val_acc\n" << std::setprecision(9);
   for (const auto& r : rows)
     os << r.epoch << "," << r.train_loss << "," << r.train_acc << "," << r.test_loss << "," << r.test_acc << ","
-       << r.lr << "," << r.seconds << "\n";
+       << r.lr << "," << r.seconds << "," << r.val_loss << "," << r.val_acc << "\n";
   write_file_atomic(path, os.str());
 }
 
 std::vector<EpochRow> read_epoch_csv(const std::string& path) {
   std::vector<EpochRow> out;
-  for (auto& r : read_csv_numbers(path, 7))
-    out.push_back({static_cast<int64_t>(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]});
+  for (auto& r : read_csv_numbers(path, 9))
+    out.push_back({static_cast<int64_t>(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]});
   return out;
 }
 

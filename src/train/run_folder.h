@@ -18,7 +18,7 @@ namespace kiln {
 // Creates RUNS/NAME-YYYYmmdd-HHMMSS (with a suffix if it exists) and returns its path.
 std::string make_run_dir(const std::string& runs_dir, const std::string& name);
 
-using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
 KeyValues machine_manifest();  // host, CPU, cores, git revision, library versions
 void write_key_values(const std::string& path, const KeyValues& kv);
 KeyValues read_key_values(const std::string& path);

@@ -35,7 +35,7 @@ KeyValues flatten_toml(const std::string& text) {
   while (std::getline(is, line)) {
     if (line.empty() || line[0] == '#') continue;
     if (!pending_key.empty()) {  // inside a multi-line array
-      pending += " " + line.substr(line.find_first_not_of(' '));
+      pending.append(" ").append(line, line.find_first_not_of(' '), std::string::npos);
       if (line == "]") {
         kv.emplace_back(pending_key, pending);
         pending_key.clear();
@@ -51,7 +51,7 @@ KeyValues flatten_toml(const std::string& text) {
     std::string key = (section.empty() ? "" : section + ".") + line.substr(0, eq), value = line.substr(eq + 3);
     if (value == "[") {
       pending_key = key;
-      pending = "[";
+      pending.assign(1, '[');
       continue;
     }
     kv.emplace_back(key, value);
@@ -100,7 +100,8 @@ std::string write_run_report(const std::string& dir, Model& model, const Data& d
   // The first learned layer's weights: conv (K, C, R, S) or dense (out, in).
   for (const auto& p : model.named_params()) {
     if (p.value.rank() != 4 && p.value.rank() != 2) continue;
-    r.first_weights.assign(p.value.data(), p.value.data() + p.value.numel());
+    const Tensor host = p.value.to(Device::cpu);
+    r.first_weights.assign(host.data(), host.data() + host.numel());
     r.first_weights_shape = p.value.shape().dims();
     r.input_shape = model.input_shape().dims();
     break;

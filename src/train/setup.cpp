@@ -8,7 +8,11 @@ namespace kiln {
 
 static Dataset read_split(const DataConfig& cfg, bool train) {
   if (cfg.dataset == "cifar10") return load_cifar10_dir(cfg.dir, train);
-  if (cfg.dataset == "mnist" || cfg.dataset == "fashion-mnist" || cfg.dataset == "idx") return load_idx_dir(cfg.dir, train);
+  if (cfg.dataset == "mnist" || cfg.dataset == "fashion-mnist" || cfg.dataset == "idx") {
+    Dataset d = load_idx_dir(cfg.dir, train);
+    d.class_names = default_class_names(cfg.dataset, d.classes());
+    return d;
+  }
   throw Error("data.dataset: unknown dataset '" + cfg.dataset + "' (expected fashion-mnist, mnist, cifar10 or idx)");
 }
 

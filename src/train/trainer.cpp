@@ -1,7 +1,5 @@
 #include "train/trainer.h"
 
-#include <omp.h>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -10,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "backend/cpu/threads.h"
 #include "model/build.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -18,6 +17,7 @@
 #include "train/run_folder.h"
 #include "train/run_report.h"
 #include "train/setup.h"
+#include "train/step.h"
 
 namespace kiln {
 
@@ -40,9 +40,16 @@ std::string pct(double v) {
   return b;
 }
 
+std::string fixed4(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
 RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& opt, bool resuming) {
   set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
   Data data = load_data(e.data, e.seed);
+  const Device device = device_of(e.train);
   Model model = build_model_for(e, data.train.sample_shape());
   auto loss = make_loss(e.loss);
   auto optimizer = make_optimizer(e.optimizer, model.param_count());
@@ -50,6 +57,8 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
   const std::string ckpt = dir + "/checkpoint.kiln";
 
   TrainState st;
+  model.to(device);
+  optimizer->to(device);
   if (resuming) {
     load_checkpoint(ckpt, model, *optimizer, st);
     std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(st.epoch + 1),
@@ -72,8 +81,7 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
   Loader loader(data.train, e.train.batch_size, /*shuffle=*/true, e.seed, data.norm, data.augment);
   const int64_t bpe = loader.batches_per_epoch();
   Batch batch;
-  Tensor dout;
-  std::vector<int32_t> pred;
+  TrainStep train_step(model, *loss, *optimizer, e.seed);
   RunResult res;
   res.run_dir = dir;
 
@@ -96,10 +104,8 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
     double lr = 0;
     while (loader.next(batch)) {
       lr = schedule->lr(st.step, bpe);
-      model.zero_grad();
-      const Tensor& out = model.forward(batch.x, Pass{Mode::train, e.seed, st.step});
-      dout.ensure(out.shape());
-      const double l = loss->forward_backward(out, Targets{batch.y, nullptr}, &dout);
+      const TrainStep::Result r = train_step.run(batch, st.step, lr);
+      const double l = r.loss;
       if (!std::isfinite(l)) {
         bar.finish();
         char msg[512];
@@ -111,13 +117,8 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
                       static_cast<long long>(st.batch + 1), static_cast<long long>(st.step), ckpt.c_str(), dir.c_str());
         return stop_here(RunResult::Status::diverged, msg);
       }
-      model.backward(dout);
-      optimizer->step(model.params(), model.grads(), model.decay_mask(), lr);
-
-      argmax_rows(out, pred);
       const auto n = static_cast<double>(batch.y.size());
-      double correct = 0;
-      for (size_t i = 0; i < batch.y.size(); ++i) correct += (pred[i] == batch.y[i]);
+      const auto correct = static_cast<double>(r.correct);
       st.loss_sum += l * n;
       st.correct += correct;
       st.seen += n;
@@ -152,12 +153,20 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
     bar.finish();
     const double train_secs = seconds_since(t0) + st.epoch_seconds;
     Evaluation ev = evaluate(model, *loss, data.test, data.norm, e.train.eval_batch_size, false);
-    st.epochs.push_back({st.epoch + 1, st.loss_sum / st.seen, st.correct / st.seen, ev.loss, ev.accuracy, lr, train_secs});
+    EpochRow row{st.epoch + 1, st.loss_sum / st.seen, st.correct / st.seen, ev.loss, ev.accuracy, lr, train_secs};
+    std::string val_text;
+    if (data.val.size() > 0) {
+      Evaluation vev = evaluate(model, *loss, data.val, data.norm, e.train.eval_batch_size, false);
+      row.val_loss = vev.loss;
+      row.val_acc = vev.accuracy;
+      val_text = "  val loss " + fixed4(vev.loss) + " acc " + pct(vev.accuracy);
+    }
+    st.epochs.push_back(row);
     if (opt.epoch_lines) {
-      std::printf("epoch %3lld/%lld  train loss %.4f acc %s  test loss %.4f acc %s  lr %.3g  %.1fs (%s img/s)\n",
+      std::printf("epoch %3lld/%lld  train loss %.4f acc %s%s  test loss %.4f acc %s  lr %.3g  %.1fs (%s img/s)\n",
                   static_cast<long long>(st.epoch + 1), static_cast<long long>(e.train.epochs), st.loss_sum / st.seen,
-                  pct(st.correct / st.seen).c_str(), ev.loss, pct(ev.accuracy).c_str(), lr, train_secs,
-                  format_rate(st.seen / train_secs).c_str());
+                  pct(st.correct / st.seen).c_str(), val_text.c_str(), ev.loss, pct(ev.accuracy).c_str(), lr,
+                  train_secs, format_rate(st.seen / train_secs).c_str());
       std::fflush(stdout);
     }
     res.test_loss = ev.loss;
@@ -188,10 +197,9 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
 
 }  // namespace
 
-void set_threads(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  omp_set_num_threads(n);
-}
+void set_threads(int threads) { cpu::set_thread_count(threads); }
+
+int thread_count() { return cpu::thread_count(); }
 
 void install_stop_handlers() {
   std::signal(SIGINT, on_stop_signal);

@@ -32,9 +32,11 @@ RunResult train(const Experiment& experiment, const TrainOptions& options);
 // the given overrides (a lower learning rate after a divergence, say; they are recorded).
 RunResult resume(const std::string& run_dir, const TrainOptions& options, const std::vector<std::string>& overrides = {});
 
-// Sets the size of kiln's one thread pool (0: all cores). The BLAS stays single-threaded and
-// large GEMMs are split over this pool (backend/cpu/blas.h), so nothing oversubscribes.
+// Sets the size of kiln's one thread pool (0: all cores; backend/cpu/threads.h). The BLAS stays
+// single-threaded and large GEMMs are split over this pool (backend/cpu/blas.h), so nothing
+// oversubscribes.
 void set_threads(int threads);
+int thread_count();  // the pool's size
 
 // SIGINT/SIGTERM ask the running loop to save a checkpoint and stop.
 void install_stop_handlers();

@@ -25,16 +25,6 @@ struct ConvCase {
   Shape in;
 };
 
-// Lets a test shrink the workspace so that the batch is lowered in several chunks.
-class SmallWorkspaceConv : public Conv2d {
- public:
-  SmallWorkspaceConv(int64_t C, int64_t K, int64_t R, int64_t S, int64_t stride, int64_t pad, bool bias,
-                     int64_t bytes)
-      : Conv2d(C, K, R, S, stride, pad, bias) {
-    max_workspace_bytes_ = bytes;
-  }
-};
-
 TEST(GradCheck, Conv2d) {
   const ConvCase cases[] = {
       {"1x1", 3, 4, 1, 1, 1, 0, true, {2, 3, 5, 5}},
@@ -63,10 +53,12 @@ TEST(GradCheck, Conv2d) {
 
 TEST(GradCheck, Conv2dInSeveralChunks) {
   // One sample's workspace is (C·R·S + K)·P·Q = (2·9 + 3)·25 reals: room for two samples of five.
-  SmallWorkspaceConv conv(2, 3, 3, 3, 1, 1, true, 2 * 21 * 25 * static_cast<int64_t>(sizeof(Real)));
+  const int64_t old = cpu::set_conv_chunk_bytes(2 * 21 * 25 * static_cast<int64_t>(sizeof(Real)));
+  Conv2d conv(2, 3, 3, 3, 1, 1, true);
   Rng rng(7);
   conv.init(rng);
   auto r = check_layer(conv, {5, 2, 5, 5}, kTrain);
+  cpu::set_conv_chunk_bytes(old);
   EXPECT_TRUE(r.ok) << r.report();
 }
 
@@ -114,9 +106,9 @@ class ShiftedPadConv : public Conv2d {
       : Conv2d(C, K, R, S, stride, pad, true), shift_(shift) {}
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override {
     Conv2d::backward(x, y, dy, nullptr);
-    cpu::ConvDims d = cpu::conv_dims(x.dim(0), C_, x.dim(2), x.dim(3), K_, R_, S_, stride_, pad_);
+    ConvDims d = conv_dims(x.dim(0), C_, x.dim(2), x.dim(3), K_, R_, S_, stride_, pad_);
     Tensor dymat({K_, d.N * d.pq()}), dcols({d.crs(), d.N * d.pq()});
-    ops::conv_grad_to_cols(dy, dymat);
+    cpu::nchw_to_cols(dy.data(), dymat.data(), d.N, K_, d.pq());
     ops::matmul(true, false, Real(1), weight_, dymat, Real(0), dcols);
     dx->zero();
     d.pad += shift_;  // bug: should be pad_
@@ -148,14 +140,14 @@ class WrongElementMaxPool : public MaxPool2d {
     cpu::maxpool_forward(x.data(), y.data(), argmax_.data(), dims(x));
   }
   void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) override {
-    std::vector<int32_t> wrong(argmax_);
-    for (auto& a : wrong) a = (a + 1) % 4;  // bug: the neighbour of the max
+    std::vector<uint8_t> wrong(argmax_);
+    for (auto& a : wrong) a = static_cast<uint8_t>((a + 1) % 4);  // bug: the neighbour of the max
     cpu::maxpool_backward(dy.data(), wrong.data(), dx->data(), dims(x));
   }
 
  private:
-  static cpu::PoolDims dims(const Tensor& x) { return cpu::pool_dims(x.dim(0), x.dim(1), x.dim(2), x.dim(3), 2, 2); }
-  std::vector<int32_t> argmax_;
+  static PoolDims dims(const Tensor& x) { return pool_dims(x.dim(0), x.dim(1), x.dim(2), x.dim(3), 2, 2); }
+  std::vector<uint8_t> argmax_;
 };
 
 TEST(GradCheckCatches, MaxPoolGradientToTheWrongElement) {

@@ -2,61 +2,64 @@
 
 #include <cmath>
 
+#include "backend/cpu/threads.h"
+
 namespace kiln::cpu {
 
 // Elementwise loops are memory bound: split them over the threads only when large enough
 // to pay for waking the pool.
 constexpr int64_t kParallelMin = 1 << 16;
 
+// f(i) for i in [0, n), vectorised within each thread's range.
+template <class F>
+static void elementwise(int64_t n, F f) {
+  parallel_for(n, n > kParallelMin, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) f(i);
+  });
+}
+
 void relu_forward(const Real* x, Real* y, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : Real(0);
+  elementwise(n, [=](int64_t i) { y[i] = x[i] > 0 ? x[i] : Real(0); });
 }
 
 // The derivative at exactly 0 is taken as 0 (a subgradient); gradient checks avoid the kink.
 void relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0 ? dy[i] : Real(0);
+  elementwise(n, [=](int64_t i) { dx[i] = x[i] > 0 ? dy[i] : Real(0); });
 }
 
 void leaky_relu_forward(const Real* x, Real* y, int64_t n, Real slope) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : slope * x[i];
+  elementwise(n, [=](int64_t i) { y[i] = x[i] > 0 ? x[i] : slope * x[i]; });
 }
 
 void leaky_relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n, Real slope) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
+  elementwise(n, [=](int64_t i) { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i]; });
 }
 
 void tanh_forward(const Real* x, Real* y, int64_t n) {
-#pragma omp parallel for if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+  elementwise(n, [=](int64_t i) { y[i] = std::tanh(x[i]); });
 }
 
 // d tanh(x)/dx = 1 - tanh(x)^2 = 1 - y^2
 void tanh_backward(const Real* y, const Real* dy, Real* dx, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (Real(1) - y[i] * y[i]);
+  elementwise(n, [=](int64_t i) { dx[i] = dy[i] * (Real(1) - y[i] * y[i]); });
 }
 
 // Written so that exp never overflows: for x < 0, sigmoid(x) = e^x / (1 + e^x).
 void sigmoid_forward(const Real* x, Real* y, int64_t n) {
-#pragma omp parallel for if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
+  elementwise(n, [=](int64_t i) {
     if (x[i] >= 0) {
       y[i] = Real(1) / (Real(1) + std::exp(-x[i]));
     } else {
-      Real e = std::exp(x[i]);
+      const Real e = std::exp(x[i]);
       y[i] = e / (Real(1) + e);
     }
-  }
+  });
 }
 
 // d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x)) = y (1 - y)
 void sigmoid_backward(const Real* y, const Real* dy, Real* dx, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (Real(1) - y[i]);
+  elementwise(n, [=](int64_t i) { dx[i] = dy[i] * y[i] * (Real(1) - y[i]); });
 }
 
 }  // namespace kiln::cpu

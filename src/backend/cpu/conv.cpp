@@ -1,17 +1,19 @@
 #include "backend/cpu/conv.h"
 
+#include "backend/cpu/threads.h"
+
 #include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include "backend/cpu/activation.h"
+#include "backend/cpu/conv_direct.h"
+#include "backend/cpu/gemm.h"
 
 namespace kiln::cpu {
 
 // Below this many elements touched, waking the thread pool costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
-
-ConvDims conv_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
-                   int64_t pad) {
-  return {N, C, H, W, K, R, S, stride, pad, (H + 2 * pad - R) / stride + 1, (W + 2 * pad - S) / stride + 1};
-}
 
 // The output columns q whose input column q*stride - pad + s lies inside [0, W): [lo, hi).
 // Outside it the window reads padding.
@@ -24,108 +26,114 @@ static void valid_range(int64_t s, const ConvDims& d, int64_t extent, int64_t ou
 
 void im2col(const Real* x, Real* cols, const ConvDims& d) {
   const int64_t rows = d.crs(), NPQ = d.N * d.pq(), PQ = d.pq();
-#pragma omp parallel for schedule(static) if (rows * NPQ > kParallelMin)
-  for (int64_t row = 0; row < rows; ++row) {
-    const int64_t c = row / (d.R * d.S), r = (row / d.S) % d.R, s = row % d.S;
-    int64_t q0, q1;
-    valid_range(s, d, d.W, d.Q, q0, q1);
-    for (int64_t n = 0; n < d.N; ++n) {
-      const Real* plane = x + (n * d.C + c) * d.H * d.W;
-      Real* out = cols + row * NPQ + n * PQ;
-      for (int64_t p = 0; p < d.P; ++p, out += d.Q) {
-        const int64_t ih = p * d.stride - d.pad + r;
-        if (ih < 0 || ih >= d.H) {
-          std::fill(out, out + d.Q, Real(0));
-          continue;
-        }
-        const Real* src = plane + ih * d.W;
-        const int64_t off = s - d.pad;  // output column q reads input column q*stride + off
-        std::fill(out, out + q0, Real(0));
-        if (d.stride == 1) {
+  parallel_for(rows, rows * NPQ > kParallelMin, [&](int64_t row_begin, int64_t row_end) {
+    for (int64_t row = row_begin; row < row_end; ++row) {
+      const int64_t c = row / (d.R * d.S), r = (row / d.S) % d.R, s = row % d.S;
+      int64_t q0, q1;
+      valid_range(s, d, d.W, d.Q, q0, q1);
+      for (int64_t n = 0; n < d.N; ++n) {
+        const Real* plane = x + (n * d.C + c) * d.H * d.W;
+        Real* out = cols + row * NPQ + n * PQ;
+        for (int64_t p = 0; p < d.P; ++p, out += d.Q) {
+          const int64_t ih = p * d.stride - d.pad + r;
+          if (ih < 0 || ih >= d.H) {
+            std::fill(out, out + d.Q, Real(0));
+            continue;
+          }
+          const Real* src = plane + ih * d.W;
+          const int64_t off = s - d.pad;  // output column q reads input column q*stride + off
+          std::fill(out, out + q0, Real(0));
+          if (d.stride == 1) {
 #pragma omp simd
-          for (int64_t q = q0; q < q1; ++q) out[q] = src[q + off];
-        } else {
-          for (int64_t q = q0; q < q1; ++q) out[q] = src[q * d.stride + off];
+            for (int64_t q = q0; q < q1; ++q) out[q] = src[q + off];
+          } else {
+            for (int64_t q = q0; q < q1; ++q) out[q] = src[q * d.stride + off];
+          }
+          std::fill(out + q1, out + d.Q, Real(0));
         }
-        std::fill(out + q1, out + d.Q, Real(0));
       }
     }
-  }
+  });
 }
 
 // Parallel over (sample, channel) planes: every column row that writes into a plane belongs to
 // that plane's channel, so no two threads add into the same pixel.
 void col2im(const Real* cols, Real* dx, const ConvDims& d) {
   const int64_t NPQ = d.N * d.pq(), PQ = d.pq(), planes = d.N * d.C;
-#pragma omp parallel for schedule(static) if (d.crs() * NPQ > kParallelMin)
-  for (int64_t nc = 0; nc < planes; ++nc) {
-    const int64_t n = nc / d.C, c = nc % d.C;
-    Real* plane = dx + nc * d.H * d.W;
-    for (int64_t r = 0; r < d.R; ++r)
-      for (int64_t s = 0; s < d.S; ++s) {
-        int64_t q0, q1;
-        valid_range(s, d, d.W, d.Q, q0, q1);
-        const Real* in = cols + ((c * d.R + r) * d.S + s) * NPQ + n * PQ;
-        for (int64_t p = 0; p < d.P; ++p, in += d.Q) {
-          const int64_t ih = p * d.stride - d.pad + r;
-          if (ih < 0 || ih >= d.H) continue;
-          Real* dst = plane + ih * d.W;
-          const int64_t off = s - d.pad;
-          if (d.stride == 1) {
+  parallel_for(planes, d.crs() * NPQ > kParallelMin, [&](int64_t nc_begin, int64_t nc_end) {
+    for (int64_t nc = nc_begin; nc < nc_end; ++nc) {
+      const int64_t n = nc / d.C, c = nc % d.C;
+      Real* plane = dx + nc * d.H * d.W;
+      for (int64_t r = 0; r < d.R; ++r)
+        for (int64_t s = 0; s < d.S; ++s) {
+          int64_t q0, q1;
+          valid_range(s, d, d.W, d.Q, q0, q1);
+          const Real* in = cols + ((c * d.R + r) * d.S + s) * NPQ + n * PQ;
+          for (int64_t p = 0; p < d.P; ++p, in += d.Q) {
+            const int64_t ih = p * d.stride - d.pad + r;
+            if (ih < 0 || ih >= d.H) continue;
+            Real* dst = plane + ih * d.W;
+            const int64_t off = s - d.pad;
+            if (d.stride == 1) {
 #pragma omp simd
-            for (int64_t q = q0; q < q1; ++q) dst[q + off] += in[q];
-          } else {
-            for (int64_t q = q0; q < q1; ++q) dst[q * d.stride + off] += in[q];
+              for (int64_t q = q0; q < q1; ++q) dst[q + off] += in[q];
+            } else {
+              for (int64_t q = q0; q < q1; ++q) dst[q * d.stride + off] += in[q];
+            }
           }
         }
-      }
-  }
+    }
+  });
 }
 
 void cols_to_nchw(const Real* ymat, const Real* bias, Real* y, int64_t N, int64_t K, int64_t PQ) {
-#pragma omp parallel for schedule(static) if (N * K * PQ > kParallelMin)
-  for (int64_t nk = 0; nk < N * K; ++nk) {
-    const int64_t n = nk / K, k = nk % K;
-    const Real* src = ymat + k * N * PQ + n * PQ;
-    Real* dst = y + nk * PQ;
-    const Real b = bias ? bias[k] : Real(0);
+  parallel_for(N * K, N * K * PQ > kParallelMin, [&](int64_t nk_begin, int64_t nk_end) {
+    for (int64_t nk = nk_begin; nk < nk_end; ++nk) {
+      const int64_t n = nk / K, k = nk % K;
+      const Real* src = ymat + k * N * PQ + n * PQ;
+      Real* dst = y + nk * PQ;
+      const Real b = bias ? bias[k] : Real(0);
 #pragma omp simd
-    for (int64_t i = 0; i < PQ; ++i) dst[i] = src[i] + b;
-  }
+      for (int64_t i = 0; i < PQ; ++i) dst[i] = src[i] + b;
+    }
+  });
 }
 
 void nchw_to_cols(const Real* dy, Real* dymat, int64_t N, int64_t K, int64_t PQ) {
-#pragma omp parallel for schedule(static) if (N * K * PQ > kParallelMin)
-  for (int64_t nk = 0; nk < N * K; ++nk) {
-    const int64_t n = nk / K, k = nk % K;
-    std::memcpy(dymat + k * N * PQ + n * PQ, dy + nk * PQ, static_cast<size_t>(PQ) * sizeof(Real));
-  }
+  parallel_for(N * K, N * K * PQ > kParallelMin, [&](int64_t nk_begin, int64_t nk_end) {
+    for (int64_t nk = nk_begin; nk < nk_end; ++nk) {
+      const int64_t n = nk / K, k = nk % K;
+      std::memcpy(dymat + k * N * PQ + n * PQ, dy + nk * PQ, static_cast<size_t>(PQ) * sizeof(Real));
+    }
+  });
 }
 
 void add_channel_bias(Real* y, const Real* b, int64_t N, int64_t K, int64_t HW) {
-#pragma omp parallel for schedule(static) if (N * K * HW > kParallelMin)
-  for (int64_t nk = 0; nk < N * K; ++nk) {
-    const Real bk = b[nk % K];
-    Real* plane = y + nk * HW;
+  parallel_for(N * K, N * K * HW > kParallelMin, [&](int64_t nk_begin, int64_t nk_end) {
+    for (int64_t nk = nk_begin; nk < nk_end; ++nk) {
+      const Real bk = b[nk % K];
+      Real* plane = y + nk * HW;
 #pragma omp simd
-    for (int64_t i = 0; i < HW; ++i) plane[i] += bk;
-  }
+      for (int64_t i = 0; i < HW; ++i) plane[i] += bk;
+    }
+  });
 }
 
 // Each plane is summed in Real (vector lanes make it a short pairwise sum), the planes in double.
 void accumulate_channel_sum(const Real* dy, Real* db, int64_t N, int64_t K, int64_t HW) {
-#pragma omp parallel for schedule(static) if (N * K * HW > kParallelMin)
-  for (int64_t k = 0; k < K; ++k) {
-    double acc = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* plane = dy + (n * K + k) * HW;
-      Real s = 0;
+  parallel_for(K, N * K * HW > kParallelMin, [&](int64_t k_begin, int64_t k_end) {
+    for (int64_t k = k_begin; k < k_end; ++k) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* plane = dy + (n * K + k) * HW;
+        Real s = 0;
 #pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < HW; ++i) s += plane[i];
-      acc += s;
+        for (int64_t i = 0; i < HW; ++i) s += plane[i];
+        acc += s;
+      }
+      db[k] += static_cast<Real>(acc);
     }
-    db[k] += static_cast<Real>(acc);
-  }
+  });
 }
 
 void conv2d_forward_naive(const Real* x, const Real* w, const Real* b, Real* y, const ConvDims& d) {
@@ -194,6 +202,99 @@ void conv2d_backward_naive(const Real* x, const Real* w, const Real* dy, Real* d
           }
           dx[((n * d.C + c) * d.H + h) * d.W + v] = static_cast<Real>(acc);
         }
+}
+
+}  // namespace kiln::cpu
+
+namespace kiln::cpu {
+
+namespace {
+
+// Scratch memory for the lowering, kept between calls so the steady state allocates nothing.
+Real* workspace(int64_t n) {
+  static thread_local std::vector<Real> buf;
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  return buf.data();
+}
+
+// Samples per chunk: as many as keep the columns and the GEMM output within kChunkBytes.
+int64_t g_chunk_bytes = int64_t{32} << 20;
+bool g_direct = true;
+int64_t chunk_samples(const ConvDims& d) {
+  const int64_t per_sample = (d.crs() + d.K) * d.pq() * static_cast<int64_t>(sizeof(Real));
+  return std::clamp<int64_t>(g_chunk_bytes / per_sample, 1, std::max<int64_t>(d.N, 1));
+}
+
+}  // namespace
+
+int64_t set_conv_chunk_bytes(int64_t bytes) {
+  std::swap(g_chunk_bytes, bytes);
+  return bytes;
+}
+
+bool set_conv_direct(bool enabled) {
+  std::swap(g_direct, enabled);
+  return enabled;
+}
+
+void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const ConvDims& d, Epilogue epilogue) {
+  if constexpr (sizeof(Real) == sizeof(float)) {
+    if (g_direct && direct::supported(d))
+      return direct::conv2d_forward(reinterpret_cast<const float*>(x), reinterpret_cast<const float*>(w),
+                                    reinterpret_cast<const float*>(b), reinterpret_cast<float*>(y), d, epilogue);
+  }
+  const int64_t chunk = chunk_samples(d), CHW = d.C * d.H * d.W, PQ = d.pq(), CRS = d.crs();
+  Real* cols = workspace((CRS + d.K) * chunk * PQ);
+  Real* ymat = cols + CRS * chunk * PQ;
+  for (int64_t n0 = 0; n0 < d.N; n0 += chunk) {
+    ConvDims c = d;
+    c.N = std::min(chunk, d.N - n0);
+    im2col(x + n0 * CHW, cols, c);
+    gemm(false, false, d.K, c.N * PQ, CRS, Real(1), w, CRS, cols, c.N * PQ, Real(0), ymat, c.N * PQ);  // Y = W cols
+    Real* ys = y + n0 * d.K * PQ;
+    cols_to_nchw(ymat, b, ys, c.N, d.K, PQ);
+    if (epilogue == Epilogue::relu) relu_forward(ys, ys, c.N * d.K * PQ);
+  }
+}
+
+void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy, Real* dx, Real* dw, Real* db,
+                     const ConvDims& d, Epilogue epilogue) {
+  if constexpr (sizeof(Real) == sizeof(float)) {
+    if (g_direct && direct::supported(d))
+      return direct::conv2d_backward(reinterpret_cast<const float*>(x), reinterpret_cast<const float*>(w),
+                                     reinterpret_cast<const float*>(y), reinterpret_cast<const float*>(dy),
+                                     reinterpret_cast<float*>(dx), reinterpret_cast<float*>(dw),
+                                     reinterpret_cast<float*>(db), d, epilogue);
+  }
+  const int64_t chunk = chunk_samples(d), CHW = d.C * d.H * d.W, PQ = d.pq(), CRS = d.crs();
+  Real* cols = workspace((CRS + d.K) * chunk * PQ);
+  Real* dymat = cols + CRS * chunk * PQ;
+  for (int64_t n0 = 0; n0 < d.N; n0 += chunk) {
+    ConvDims c = d;
+    c.N = std::min(chunk, d.N - n0);
+    const int64_t NPQ = c.N * PQ;
+    nchw_to_cols(dy + n0 * d.K * PQ, dymat, c.N, d.K, PQ);
+    if (epilogue == Epilogue::relu) {
+      // dL/d(pre-activation) = dy [y > 0], y reordered the same way as dy.
+      Real* ymat = cols;  // borrowed until im2col below
+      nchw_to_cols(y + n0 * d.K * PQ, ymat, c.N, d.K, PQ);
+      relu_backward(ymat, dymat, dymat, d.K * NPQ);
+    }
+    if (db)
+      for (int64_t k = 0; k < d.K; ++k) {
+        double s = 0;
+        for (int64_t i = 0; i < NPQ; ++i) s += dymat[k * NPQ + i];
+        db[k] += static_cast<Real>(s);
+      }
+    im2col(x + n0 * CHW, cols, c);
+    gemm(false, true, d.K, CRS, NPQ, Real(1), dymat, NPQ, cols, NPQ, Real(1), dw, CRS);  // dW += dY colsᵀ
+    if (dx) {
+      gemm(true, false, CRS, NPQ, d.K, Real(1), w, CRS, dymat, NPQ, Real(0), cols, NPQ);  // dcols = Wᵀ dY
+      Real* dxs = dx + n0 * CHW;
+      std::fill(dxs, dxs + c.N * CHW, Real(0));
+      col2im(cols, dxs, c);
+    }
+  }
 }
 
 }  // namespace kiln::cpu

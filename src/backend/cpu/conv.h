@@ -10,22 +10,28 @@
 // and Y_mat is reordered into y (N, K, P, Q).
 #include <cstdint>
 
+#include "backend/dims.h"
 #include "tensor/tensor.h"
 
 namespace kiln::cpu {
 
-struct ConvDims {
-  int64_t N, C, H, W;  // input
-  int64_t K, R, S;     // output channels, kernel height and width
-  int64_t stride, pad;
-  int64_t P, Q;        // output height and width
-  int64_t crs() const { return C * R * S; }
-  int64_t pq() const { return P * Q; }
-};
-
-// Fills in P and Q from the rest ((H + 2 pad - R) / stride + 1, likewise Q).
-ConvDims conv_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
-                   int64_t pad);
+// The whole convolution, as Conv2d calls it through the backend (the direct kernels of
+// conv_direct.h where they apply, else the lowering below):
+//   forward:  y = epilogue(conv(x, w) + b)                       (b may be null)
+//   backward: g = dy, masked by y > 0 under Epilogue::relu; then
+//             dx = conv_backward_data(g, w)  (overwritten; skipped when null)
+//             dw += conv_backward_weights(g, x), db += Σ g  (db skipped when null)
+// Lowered to im2col + GEMM (the math is in layers/conv2d.cpp) over chunks of samples whose
+// columns fit a per-thread workspace.
+void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const ConvDims& d, Epilogue epilogue);
+void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy, Real* dx, Real* dw, Real* db,
+                     const ConvDims& d, Epilogue epilogue);
+// The workspace bound of the lowering (bytes per chunk); returns the previous one. For tests
+// and benchmarks that need several chunks or other chunk sizes.
+int64_t set_conv_chunk_bytes(int64_t bytes);
+// Whether the direct kernels may be used (default true); returns the previous setting. Tests
+// compare both paths; benchmarks time both.
+bool set_conv_direct(bool enabled);
 
 // x (N, C, H, W) -> cols (C*R*S, N*P*Q), overwriting.
 void im2col(const Real* x, Real* cols, const ConvDims& d);

@@ -1,10 +1,9 @@
 #include "backend/cpu/gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "backend/cpu/blas.h"
+#include "backend/cpu/threads.h"
 
 namespace kiln::cpu {
 
@@ -25,7 +24,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alph
   // The CBLAS interface takes int: every kiln GEMM dimension is far below 2^31, and we check.
   KILN_CHECK(M < (1LL << 31) && N < (1LL << 31) && K < (1LL << 31) && lda < (1LL << 31) && ldb < (1LL << 31),
              "GEMM too large for BLAS int");
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int threads = in_parallel() ? 1 : thread_count();
   const bool split = threads > 1 && M * N * std::max<int64_t>(K, 1) >= (int64_t{1} << 18);
   if (!split) {
     blas_gemm(trans_a, trans_b, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
@@ -36,19 +35,21 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alph
   const int64_t len = by_cols ? N : M;
   // Blocks of a multiple of 16 (one AVX-512 register of floats) keep each thread's stores aligned.
   const int64_t block = std::max<int64_t>(16, (len / threads + 15) / 16 * 16);
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t start = 0; start < len; start += block) {
-    const int64_t n = std::min(block, len - start);
-    if (by_cols) {
-      const Real* b = trans_b ? B + start * ldb : B + start;
-      blas_gemm(trans_a, trans_b, static_cast<int>(M), static_cast<int>(n), static_cast<int>(K), alpha, A,
-                static_cast<int>(lda), b, static_cast<int>(ldb), beta, C + start, static_cast<int>(ldc));
-    } else {
-      const Real* a = trans_a ? A + start : A + start * lda;
-      blas_gemm(trans_a, trans_b, static_cast<int>(n), static_cast<int>(N), static_cast<int>(K), alpha, a,
-                static_cast<int>(lda), B, static_cast<int>(ldb), beta, C + start * ldc, static_cast<int>(ldc));
+  const int64_t blocks = (len + block - 1) / block;
+  parallel_for(blocks, true, [&](int64_t b0, int64_t b1) {
+    for (int64_t start = b0 * block; start < std::min(len, b1 * block); start += block) {
+      const int64_t n = std::min(block, len - start);
+      if (by_cols) {
+        const Real* b = trans_b ? B + start * ldb : B + start;
+        blas_gemm(trans_a, trans_b, static_cast<int>(M), static_cast<int>(n), static_cast<int>(K), alpha, A,
+                  static_cast<int>(lda), b, static_cast<int>(ldb), beta, C + start, static_cast<int>(ldc));
+      } else {
+        const Real* a = trans_a ? A + start : A + start * lda;
+        blas_gemm(trans_a, trans_b, static_cast<int>(n), static_cast<int>(N), static_cast<int>(K), alpha, a,
+                  static_cast<int>(lda), B, static_cast<int>(ldb), beta, C + start * ldc, static_cast<int>(ldc));
+      }
     }
-  }
+  });
 }
 
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alpha, const Real* A, int64_t lda,

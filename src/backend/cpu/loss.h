@@ -10,8 +10,9 @@ namespace kiln::cpu {
 //   q = (1 - ε) onehot(label) + ε / K
 //   L = -(1/N) Σ_n Σ_k q_nk log p_nk,   log p computed as z - max - log Σ exp(z - max)
 //   dL/dz = (p - q) / N
+// labels[n] holds the class index as a Real (exact for any class count below 2^24).
 // Writes p into probs and dL/dz into dz (either may be null); returns L.
-double softmax_xent(const Real* z, const int32_t* labels, int64_t N, int64_t K, Real smoothing, Real* probs,
+double softmax_xent(const Real* z, const Real* labels, int64_t N, int64_t K, Real smoothing, Real* probs,
                     Real* dz);
 
 // Mean squared error: L = (1/N) Σ_n ½ ||y_n - t_n||²,

@@ -1,8 +1,11 @@
 #include "backend/cpu/norm.h"
 
+#include "backend/cpu/threads.h"
+
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/rng.h"
 
 namespace kiln::cpu {
 
@@ -23,81 +26,83 @@ int64_t blocks(int64_t F) { return (F + kBlock - 1) / kBlock; }
 void forward_train_rows(const Real* x, const Real* gamma, const Real* beta, int64_t N, int64_t F, Real eps, Real* y,
                         Real* mean, Real* var, Real* rstd) {
   const int64_t nb = blocks(F);
-#pragma omp parallel for if (nb > 1 && N * F > kParallelMin)
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t j0 = b * kBlock, w = std::min(kBlock, F - j0);
-    double s[kBlock], q[kBlock];
-    Real mu[kBlock], a[kBlock], b[kBlock];
-    for (int64_t j = 0; j < w; ++j) s[j] = q[j] = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xr = x + n * F + j0;
+  parallel_for(nb, nb > 1 && N * F > kParallelMin, [&](int64_t blk_begin, int64_t blk_end) {
+    for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
+      const int64_t j0 = blk * kBlock, w = std::min(kBlock, F - j0);
+      double s[kBlock], q[kBlock];
+      Real mu[kBlock], a[kBlock], b[kBlock];
+      for (int64_t j = 0; j < w; ++j) s[j] = q[j] = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xr = x + n * F + j0;
 #pragma omp simd
-      for (int64_t j = 0; j < w; ++j) s[j] += xr[j];
-    }
-    for (int64_t j = 0; j < w; ++j) mu[j] = static_cast<Real>(s[j] / static_cast<double>(N));
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xr = x + n * F + j0;
+        for (int64_t j = 0; j < w; ++j) s[j] += xr[j];
+      }
+      for (int64_t j = 0; j < w; ++j) mu[j] = static_cast<Real>(s[j] / static_cast<double>(N));
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xr = x + n * F + j0;
 #pragma omp simd
+        for (int64_t j = 0; j < w; ++j) {
+          const double d = static_cast<double>(xr[j]) - mu[j];
+          q[j] += d * d;
+        }
+      }
       for (int64_t j = 0; j < w; ++j) {
-        const double d = static_cast<double>(xr[j]) - mu[j];
-        q[j] += d * d;
+        const double v = q[j] / static_cast<double>(N);
+        const double r = 1.0 / std::sqrt(v + eps);
+        mean[j0 + j] = mu[j];
+        var[j0 + j] = static_cast<Real>(v);
+        rstd[j0 + j] = static_cast<Real>(r);
+        a[j] = static_cast<Real>(gamma[j0 + j] * r);
+        b[j] = static_cast<Real>(beta[j0 + j] - (s[j] / static_cast<double>(N) - mu[j]) * a[j]);
+      }
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xr = x + n * F + j0;
+        Real* yr = y + n * F + j0;
+#pragma omp simd
+        for (int64_t j = 0; j < w; ++j) yr[j] = (xr[j] - mu[j]) * a[j] + b[j];
       }
     }
-    for (int64_t j = 0; j < w; ++j) {
-      const double v = q[j] / static_cast<double>(N);
-      const double r = 1.0 / std::sqrt(v + eps);
-      mean[j0 + j] = mu[j];
-      var[j0 + j] = static_cast<Real>(v);
-      rstd[j0 + j] = static_cast<Real>(r);
-      a[j] = static_cast<Real>(gamma[j0 + j] * r);
-      b[j] = static_cast<Real>(beta[j0 + j] - (s[j] / static_cast<double>(N) - mu[j]) * a[j]);
-    }
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xr = x + n * F + j0;
-      Real* yr = y + n * F + j0;
-#pragma omp simd
-      for (int64_t j = 0; j < w; ++j) yr[j] = (xr[j] - mu[j]) * a[j] + b[j];
-    }
-  }
+  });
 }
 
 void backward_rows(const Real* x, const Real* dy, const Real* mean, const Real* rstd, const Real* gamma, int64_t N,
                    int64_t F, bool batch_stats, Real* dx, Real* dgamma, Real* dbeta) {
   const int64_t nb = blocks(F);
-#pragma omp parallel for if (nb > 1 && N * F > kParallelMin)
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t j0 = b * kBlock, w = std::min(kBlock, F - j0);
-    double sdy[kBlock], sdyx[kBlock];  // Σ dy, Σ dy (x - μ)
-    Real a[kBlock], c0[kBlock], c1[kBlock];
-    const Real* mu = mean + j0;
-    for (int64_t j = 0; j < w; ++j) sdy[j] = sdyx[j] = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xr = x + n * F + j0;
-      const Real* gr = dy + n * F + j0;
+  parallel_for(nb, nb > 1 && N * F > kParallelMin, [&](int64_t blk_begin, int64_t blk_end) {
+    for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
+      const int64_t j0 = blk * kBlock, w = std::min(kBlock, F - j0);
+      double sdy[kBlock], sdyx[kBlock];  // Σ dy, Σ dy (x - μ)
+      Real a[kBlock], c0[kBlock], c1[kBlock];
+      const Real* mu = mean + j0;
+      for (int64_t j = 0; j < w; ++j) sdy[j] = sdyx[j] = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xr = x + n * F + j0;
+        const Real* gr = dy + n * F + j0;
 #pragma omp simd
+        for (int64_t j = 0; j < w; ++j) {
+          sdy[j] += gr[j];
+          sdyx[j] += static_cast<double>(gr[j]) * (xr[j] - mu[j]);
+        }
+      }
       for (int64_t j = 0; j < w; ++j) {
-        sdy[j] += gr[j];
-        sdyx[j] += static_cast<double>(gr[j]) * (xr[j] - mu[j]);
+        const double r = rstd[j0 + j], g = gamma[j0 + j];
+        dgamma[j0 + j] += static_cast<Real>(sdyx[j] * r);
+        dbeta[j0 + j] += static_cast<Real>(sdy[j]);
+        // dx = a dy - c0 - (x - μ) c1 (see the header for the batch_stats formula)
+        a[j] = static_cast<Real>(g * r);
+        c0[j] = batch_stats ? static_cast<Real>(g * r * sdy[j] / static_cast<double>(N)) : Real(0);
+        c1[j] = batch_stats ? static_cast<Real>(g * r * r * r * sdyx[j] / static_cast<double>(N)) : Real(0);
+      }
+      if (!dx) continue;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xr = x + n * F + j0;
+        const Real* gr = dy + n * F + j0;
+        Real* dr = dx + n * F + j0;
+#pragma omp simd
+        for (int64_t j = 0; j < w; ++j) dr[j] = a[j] * gr[j] - c0[j] - (xr[j] - mu[j]) * c1[j];
       }
     }
-    for (int64_t j = 0; j < w; ++j) {
-      const double r = rstd[j0 + j], g = gamma[j0 + j];
-      dgamma[j0 + j] += static_cast<Real>(sdyx[j] * r);
-      dbeta[j0 + j] += static_cast<Real>(sdy[j]);
-      // dx = a dy - c0 - (x - μ) c1 (see the header for the batch_stats formula)
-      a[j] = static_cast<Real>(g * r);
-      c0[j] = batch_stats ? static_cast<Real>(g * r * sdy[j] / static_cast<double>(N)) : Real(0);
-      c1[j] = batch_stats ? static_cast<Real>(g * r * r * r * sdyx[j] / static_cast<double>(N)) : Real(0);
-    }
-    if (!dx) continue;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xr = x + n * F + j0;
-      const Real* gr = dy + n * F + j0;
-      Real* dr = dx + n * F + j0;
-#pragma omp simd
-      for (int64_t j = 0; j < w; ++j) dr[j] = a[j] * gr[j] - c0[j] - (xr[j] - mu[j]) * c1[j];
-    }
-  }
+  });
 }
 
 }  // namespace
@@ -107,37 +112,38 @@ void batchnorm_forward_train(const Real* x, const Real* gamma, const Real* beta,
                              Real eps, Real* y, Real* mean, Real* var, Real* rstd) {
   if (S == 1) return forward_train_rows(x, gamma, beta, N, C, eps, y, mean, var, rstd);
   const double M = static_cast<double>(N * S);
-#pragma omp parallel for if (C > 1 && N * C * S > kParallelMin)
-  for (int64_t c = 0; c < C; ++c) {
-    double s = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xc = x + (n * C + c) * S;
+  parallel_for(C, C > 1 && N * C * S > kParallelMin, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xc = x + (n * C + c) * S;
 #pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < S; ++i) s += xc[i];
-    }
-    const Real mu = static_cast<Real>(s / M);
-    const double mu_lost = s / M - mu;  // the mean's rounding to Real, put back through the shift
-    double q = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xc = x + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i) s += xc[i];
+      }
+      const Real mu = static_cast<Real>(s / M);
+      const double mu_lost = s / M - mu;  // the mean's rounding to Real, put back through the shift
+      double q = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xc = x + (n * C + c) * S;
 #pragma omp simd reduction(+ : q)
-      for (int64_t i = 0; i < S; ++i) {
-        const double d = static_cast<double>(xc[i]) - mu;
-        q += d * d;
+        for (int64_t i = 0; i < S; ++i) {
+          const double d = static_cast<double>(xc[i]) - mu;
+          q += d * d;
+        }
+      }
+      const double v = q / M, r = 1.0 / std::sqrt(v + eps);
+      mean[c] = mu;
+      var[c] = static_cast<Real>(v);
+      rstd[c] = static_cast<Real>(r);
+      const Real a = static_cast<Real>(gamma[c] * r), b = static_cast<Real>(beta[c] - mu_lost * a);
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xc = x + (n * C + c) * S;
+        Real* yc = y + (n * C + c) * S;
+#pragma omp simd
+        for (int64_t i = 0; i < S; ++i) yc[i] = (xc[i] - mu) * a + b;
       }
     }
-    const double v = q / M, r = 1.0 / std::sqrt(v + eps);
-    mean[c] = mu;
-    var[c] = static_cast<Real>(v);
-    rstd[c] = static_cast<Real>(r);
-    const Real a = static_cast<Real>(gamma[c] * r), b = static_cast<Real>(beta[c] - mu_lost * a);
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xc = x + (n * C + c) * S;
-      Real* yc = y + (n * C + c) * S;
-#pragma omp simd
-      for (int64_t i = 0; i < S; ++i) yc[i] = (xc[i] - mu) * a + b;
-    }
-  }
+  });
 }
 
 void batchnorm_forward_train_naive(const Real* x, const Real* gamma, const Real* beta, int64_t N, int64_t C,
@@ -167,24 +173,26 @@ void batchnorm_forward_eval(const Real* x, const Real* gamma, const Real* beta, 
                             const Real* running_var, int64_t N, int64_t C, int64_t S, Real eps, Real* y, Real* rstd) {
   for (int64_t c = 0; c < C; ++c) rstd[c] = static_cast<Real>(1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps));
   if (S == 1) {
-#pragma omp parallel for if (N * C > kParallelMin)
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xr = x + n * C;
-      Real* yr = y + n * C;
+    parallel_for(N, N * C > kParallelMin, [&](int64_t n_begin, int64_t n_end) {
+      for (int64_t n = n_begin; n < n_end; ++n) {
+        const Real* xr = x + n * C;
+        Real* yr = y + n * C;
 #pragma omp simd
-      for (int64_t j = 0; j < C; ++j) yr[j] = (xr[j] - running_mean[j]) * (gamma[j] * rstd[j]) + beta[j];
-    }
+        for (int64_t j = 0; j < C; ++j) yr[j] = (xr[j] - running_mean[j]) * (gamma[j] * rstd[j]) + beta[j];
+      }
+    });
     return;
   }
-#pragma omp parallel for collapse(2) if (N * C * S > kParallelMin)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c) {
-      const Real* xc = x + (n * C + c) * S;
-      Real* yc = y + (n * C + c) * S;
+  parallel_for(N * C, N * C * S > kParallelMin, [&](int64_t nc_begin, int64_t nc_end) {
+    for (int64_t nc = nc_begin; nc < nc_end; ++nc) {
+      const int64_t c = nc % C;
+      const Real* xc = x + nc * S;
+      Real* yc = y + nc * S;
       const Real m = running_mean[c], a = gamma[c] * rstd[c], b = beta[c];
 #pragma omp simd
       for (int64_t i = 0; i < S; ++i) yc[i] = (xc[i] - m) * a + b;
     }
+  });
 }
 
 void batchnorm_forward_eval_naive(const Real* x, const Real* gamma, const Real* beta, const Real* running_mean,
@@ -217,34 +225,35 @@ void batchnorm_backward(const Real* x, const Real* dy, const Real* mean, const R
                         int64_t N, int64_t C, int64_t S, bool batch_stats, Real* dx, Real* dgamma, Real* dbeta) {
   if (S == 1) return backward_rows(x, dy, mean, rstd, gamma, N, C, batch_stats, dx, dgamma, dbeta);
   const double M = static_cast<double>(N * S);
-#pragma omp parallel for if (C > 1 && N * C * S > kParallelMin)
-  for (int64_t c = 0; c < C; ++c) {
-    const Real mu = mean[c];
-    double s1 = 0, s2 = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xc = x + (n * C + c) * S;
-      const Real* gc = dy + (n * C + c) * S;
+  parallel_for(C, C > 1 && N * C * S > kParallelMin, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      const Real mu = mean[c];
+      double s1 = 0, s2 = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xc = x + (n * C + c) * S;
+        const Real* gc = dy + (n * C + c) * S;
 #pragma omp simd reduction(+ : s1, s2)
-      for (int64_t i = 0; i < S; ++i) {
-        s1 += gc[i];
-        s2 += static_cast<double>(gc[i]) * (xc[i] - mu);
+        for (int64_t i = 0; i < S; ++i) {
+          s1 += gc[i];
+          s2 += static_cast<double>(gc[i]) * (xc[i] - mu);
+        }
+      }
+      const double r = rstd[c], g = gamma[c];
+      dgamma[c] += static_cast<Real>(s2 * r);
+      dbeta[c] += static_cast<Real>(s1);
+      if (!dx) continue;
+      const Real a = static_cast<Real>(g * r);
+      const Real c0 = batch_stats ? static_cast<Real>(g * r * s1 / M) : Real(0);
+      const Real c1 = batch_stats ? static_cast<Real>(g * r * r * r * s2 / M) : Real(0);
+      for (int64_t n = 0; n < N; ++n) {
+        const Real* xc = x + (n * C + c) * S;
+        const Real* gc = dy + (n * C + c) * S;
+        Real* dc = dx + (n * C + c) * S;
+#pragma omp simd
+        for (int64_t i = 0; i < S; ++i) dc[i] = a * gc[i] - c0 - (xc[i] - mu) * c1;
       }
     }
-    const double r = rstd[c], g = gamma[c];
-    dgamma[c] += static_cast<Real>(s2 * r);
-    dbeta[c] += static_cast<Real>(s1);
-    if (!dx) continue;
-    const Real a = static_cast<Real>(g * r);
-    const Real c0 = batch_stats ? static_cast<Real>(g * r * s1 / M) : Real(0);
-    const Real c1 = batch_stats ? static_cast<Real>(g * r * r * r * s2 / M) : Real(0);
-    for (int64_t n = 0; n < N; ++n) {
-      const Real* xc = x + (n * C + c) * S;
-      const Real* gc = dy + (n * C + c) * S;
-      Real* dc = dx + (n * C + c) * S;
-#pragma omp simd
-      for (int64_t i = 0; i < S; ++i) dc[i] = a * gc[i] - c0 - (xc[i] - mu) * c1;
-    }
-  }
+  });
 }
 
 // The formula as written: dx = (γ r / M)(M dy - Σdy - x̂ Σ dy x̂).
@@ -274,37 +283,26 @@ void batchnorm_backward_naive(const Real* x, const Real* dy, const Real* mean, c
   }
 }
 
-namespace {
-
-// kiln::splitmix64, inlined so that the mask loop vectorises (the library's is out of line,
-// one call per round); the dropout test pins the mask to hash_uniform itself.
-inline uint64_t splitmix64_inline(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
-// u_i = hash_uniform(seed, stream, counter_i) = top 53 bits of
-// splitmix64(seed ^ splitmix64(stream ^ splitmix64(counter_i))) / 2^53. Three rounds per
-// element: enough work to thread earlier than the memory-bound loops.
+// u_i = hash_uniform(seed, stream, counter_i), counter_i = step << 32 ^ i. Three splitmix64
+// rounds per element (inline, so the loop vectorises): enough work to thread earlier than the
+// memory-bound loops.
 void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) {
   const uint64_t base = static_cast<uint64_t>(step) << 32;
   const Real keep = Real(1) / (Real(1) - p);
   const double pd = p;
-#pragma omp parallel for simd if (n > kParallelMin / 8)
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t h = splitmix64_inline(seed ^ splitmix64_inline(stream ^ splitmix64_inline(base ^ static_cast<uint64_t>(i))));
-    const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
-    scale[i] = u >= pd ? keep : Real(0);
-  }
+  parallel_for(n, n > kParallelMin / 8, [&](int64_t i_begin, int64_t i_end) {
+#pragma omp simd
+    for (int64_t i = i_begin; i < i_end; ++i) {
+      scale[i] = hash_uniform(seed, stream, base ^ static_cast<uint64_t>(i)) >= pd ? keep : Real(0);
+    }
+  });
 }
 
 void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale[i];
+  parallel_for(n, n > kParallelMin, [&](int64_t i_begin, int64_t i_end) {
+#pragma omp simd
+    for (int64_t i = i_begin; i < i_end; ++i) y[i] = x[i] * scale[i];
+  });
 }
 
 }  // namespace kiln::cpu

@@ -1,109 +1,123 @@
 #include "backend/cpu/pool.h"
 
+#include "backend/cpu/threads.h"
+
 #include <algorithm>
 #include <cmath>
+
+#include "backend/cpu/pool_fast.h"
 
 namespace kiln::cpu {
 
 constexpr int64_t kParallelMin = 1 << 15;
 
-PoolDims pool_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, int64_t stride) {
-  return {N, C, H, W, k, stride, (H - k) / stride + 1, (W - k) / stride + 1};
-}
-
 // v replaces the running max when strictly greater (so ties keep the first), or when it is the
 // first NaN (so a NaN input gives a NaN output, as in PyTorch).
 static inline bool beats(Real v, Real best) { return v > best || (std::isnan(v) && !std::isnan(best)); }
 
-void maxpool_forward(const Real* x, Real* y, int32_t* argmax, const PoolDims& d) {
-  const int64_t HW = d.H * d.W, PQ = d.P * d.Q;
-#pragma omp parallel for schedule(static) if (d.planes() * HW > kParallelMin)
-  for (int64_t pl = 0; pl < d.planes(); ++pl) {
-    const Real* xp = x + pl * HW;
-    for (int64_t p = 0; p < d.P; ++p)
-      for (int64_t q = 0; q < d.Q; ++q) {
-        const Real* win = xp + p * d.stride * d.W + q * d.stride;
-        Real best = win[0];
-        int32_t at = 0;
-        for (int64_t r = 0; r < d.k; ++r)
-          for (int64_t s = 0; s < d.k; ++s)
-            if (beats(win[r * d.W + s], best)) {
-              best = win[r * d.W + s];
-              at = static_cast<int32_t>(r * d.k + s);
-            }
-        y[pl * PQ + p * d.Q + q] = best;
-        argmax[pl * PQ + p * d.Q + q] = at;
-      }
+void maxpool_forward(const Real* x, Real* y, uint8_t* argmax, const PoolDims& d) {
+  if constexpr (sizeof(Real) == sizeof(float)) {
+    if (fast::maxpool2x2_supported(d))
+      return fast::maxpool2x2_forward(reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y), argmax, d);
   }
+  const int64_t HW = d.H * d.W, PQ = d.P * d.Q;
+  parallel_for(d.planes(), d.planes() * HW > kParallelMin, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const Real* xp = x + pl * HW;
+      for (int64_t p = 0; p < d.P; ++p)
+        for (int64_t q = 0; q < d.Q; ++q) {
+          const Real* win = xp + p * d.stride * d.W + q * d.stride;
+          Real best = win[0];
+          uint8_t at = 0;
+          for (int64_t r = 0; r < d.k; ++r)
+            for (int64_t s = 0; s < d.k; ++s)
+              if (beats(win[r * d.W + s], best)) {
+                best = win[r * d.W + s];
+                at = static_cast<uint8_t>(r * d.k + s);
+              }
+          y[pl * PQ + p * d.Q + q] = best;
+          argmax[pl * PQ + p * d.Q + q] = at;
+        }
+    }
+  });
 }
 
-void maxpool_backward(const Real* dy, const int32_t* argmax, Real* dx, const PoolDims& d) {
-  const int64_t HW = d.H * d.W, PQ = d.P * d.Q;
-#pragma omp parallel for schedule(static) if (d.planes() * HW > kParallelMin)
-  for (int64_t pl = 0; pl < d.planes(); ++pl) {
-    Real* dxp = dx + pl * HW;
-    std::fill(dxp, dxp + HW, Real(0));
-    for (int64_t p = 0; p < d.P; ++p)
-      for (int64_t q = 0; q < d.Q; ++q) {
-        const int64_t o = pl * PQ + p * d.Q + q, r = argmax[o] / d.k, s = argmax[o] % d.k;
-        dxp[(p * d.stride + r) * d.W + q * d.stride + s] += dy[o];
-      }
+void maxpool_backward(const Real* dy, const uint8_t* argmax, Real* dx, const PoolDims& d) {
+  if constexpr (sizeof(Real) == sizeof(float)) {
+    if (fast::maxpool2x2_supported(d))
+      return fast::maxpool2x2_backward(reinterpret_cast<const float*>(dy), argmax, reinterpret_cast<float*>(dx), d);
   }
+  const int64_t HW = d.H * d.W, PQ = d.P * d.Q;
+  parallel_for(d.planes(), d.planes() * HW > kParallelMin, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      Real* dxp = dx + pl * HW;
+      std::fill(dxp, dxp + HW, Real(0));
+      for (int64_t p = 0; p < d.P; ++p)
+        for (int64_t q = 0; q < d.Q; ++q) {
+          const int64_t o = pl * PQ + p * d.Q + q, r = argmax[o] / d.k, s = argmax[o] % d.k;
+          dxp[(p * d.stride + r) * d.W + q * d.stride + s] += dy[o];
+        }
+    }
+  });
 }
 
 void avgpool_forward(const Real* x, Real* y, const PoolDims& d) {
   const int64_t HW = d.H * d.W, PQ = d.P * d.Q;
   const Real inv = Real(1) / static_cast<Real>(d.k * d.k);
-#pragma omp parallel for schedule(static) if (d.planes() * HW > kParallelMin)
-  for (int64_t pl = 0; pl < d.planes(); ++pl) {
-    const Real* xp = x + pl * HW;
-    for (int64_t p = 0; p < d.P; ++p)
-      for (int64_t q = 0; q < d.Q; ++q) {
-        const Real* win = xp + p * d.stride * d.W + q * d.stride;
-        Real acc = 0;
-        for (int64_t r = 0; r < d.k; ++r)
-          for (int64_t s = 0; s < d.k; ++s) acc += win[r * d.W + s];
-        y[pl * PQ + p * d.Q + q] = acc * inv;
-      }
-  }
+  parallel_for(d.planes(), d.planes() * HW > kParallelMin, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const Real* xp = x + pl * HW;
+      for (int64_t p = 0; p < d.P; ++p)
+        for (int64_t q = 0; q < d.Q; ++q) {
+          const Real* win = xp + p * d.stride * d.W + q * d.stride;
+          Real acc = 0;
+          for (int64_t r = 0; r < d.k; ++r)
+            for (int64_t s = 0; s < d.k; ++s) acc += win[r * d.W + s];
+          y[pl * PQ + p * d.Q + q] = acc * inv;
+        }
+    }
+  });
 }
 
 void avgpool_backward(const Real* dy, Real* dx, const PoolDims& d) {
   const int64_t HW = d.H * d.W, PQ = d.P * d.Q;
   const Real inv = Real(1) / static_cast<Real>(d.k * d.k);
-#pragma omp parallel for schedule(static) if (d.planes() * HW > kParallelMin)
-  for (int64_t pl = 0; pl < d.planes(); ++pl) {
-    Real* dxp = dx + pl * HW;
-    std::fill(dxp, dxp + HW, Real(0));
-    for (int64_t p = 0; p < d.P; ++p)
-      for (int64_t q = 0; q < d.Q; ++q) {
-        const Real g = dy[pl * PQ + p * d.Q + q] * inv;
-        Real* win = dxp + p * d.stride * d.W + q * d.stride;
-        for (int64_t r = 0; r < d.k; ++r)
-          for (int64_t s = 0; s < d.k; ++s) win[r * d.W + s] += g;
-      }
-  }
+  parallel_for(d.planes(), d.planes() * HW > kParallelMin, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      Real* dxp = dx + pl * HW;
+      std::fill(dxp, dxp + HW, Real(0));
+      for (int64_t p = 0; p < d.P; ++p)
+        for (int64_t q = 0; q < d.Q; ++q) {
+          const Real g = dy[pl * PQ + p * d.Q + q] * inv;
+          Real* win = dxp + p * d.stride * d.W + q * d.stride;
+          for (int64_t r = 0; r < d.k; ++r)
+            for (int64_t s = 0; s < d.k; ++s) win[r * d.W + s] += g;
+        }
+    }
+  });
 }
 
 void global_avgpool_forward(const Real* x, Real* y, int64_t planes, int64_t HW) {
   const Real inv = Real(1) / static_cast<Real>(HW);
-#pragma omp parallel for schedule(static) if (planes * HW > kParallelMin)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const Real* xp = x + pl * HW;
-    Real acc = 0;
+  parallel_for(planes, planes * HW > kParallelMin, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const Real* xp = x + pl * HW;
+      Real acc = 0;
 #pragma omp simd reduction(+ : acc)
-    for (int64_t i = 0; i < HW; ++i) acc += xp[i];
-    y[pl] = acc * inv;
-  }
+      for (int64_t i = 0; i < HW; ++i) acc += xp[i];
+      y[pl] = acc * inv;
+    }
+  });
 }
 
 void global_avgpool_backward(const Real* dy, Real* dx, int64_t planes, int64_t HW) {
   const Real inv = Real(1) / static_cast<Real>(HW);
-#pragma omp parallel for schedule(static) if (planes * HW > kParallelMin)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const Real g = dy[pl] * inv;
-    std::fill(dx + pl * HW, dx + (pl + 1) * HW, g);
-  }
+  parallel_for(planes, planes * HW > kParallelMin, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const Real g = dy[pl] * inv;
+      std::fill(dx + pl * HW, dx + (pl + 1) * HW, g);
+    }
+  });
 }
 
 // The index in x of the first max of window (pl, p, q).

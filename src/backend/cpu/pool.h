@@ -5,24 +5,16 @@
 // naive references gather each input gradient from the windows that contain it.
 #include <cstdint>
 
+#include "backend/dims.h"
 #include "tensor/tensor.h"
 
 namespace kiln::cpu {
 
-struct PoolDims {
-  int64_t N, C, H, W;
-  int64_t k, stride;
-  int64_t P, Q;
-  int64_t planes() const { return N * C; }
-};
-
-PoolDims pool_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, int64_t stride);
-
 // y (N, C, P, Q) = window max; argmax (N, C, P, Q) = offset r*k + s of the first max in its
 // window (ties go to the first in row-major order; a NaN wins and stays).
-void maxpool_forward(const Real* x, Real* y, int32_t* argmax, const PoolDims& d);
+void maxpool_forward(const Real* x, Real* y, uint8_t* argmax, const PoolDims& d);
 // dx (N, C, H, W) = dy routed to the argmax of each window (overwriting; summed where windows overlap).
-void maxpool_backward(const Real* dy, const int32_t* argmax, Real* dx, const PoolDims& d);
+void maxpool_backward(const Real* dy, const uint8_t* argmax, Real* dx, const PoolDims& d);
 
 // y = window mean; dx (overwritten) = dy / k² spread over each window.
 void avgpool_forward(const Real* x, Real* y, const PoolDims& d);

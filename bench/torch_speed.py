@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""PyTorch twin of kiln_speed: the same experiment file's network, optimizer, data and batch.
+
+    torch_speed.py CONFIG [--batch N] [--threads N] [--seconds S] [--mode train|infer]
+                   [--channels-last] [--bf16]
+
+The network is translated layer by layer from the experiment's [model] layers (the kiln
+syntax: "conv 16 5x5 pad=2", "relu", "maxpool 2", "dense 10", "bn", "dropout 0.3", ...), the
+optimizer from [optimizer], the data read from the same idx / CIFAR-10 files and normalised per
+channel as kiln does. Training steps draw shuffled batches from the preloaded tensor (PyTorch's
+fastest setting: no DataLoader workers on a 2-core machine). Prints one JSON line like kiln_speed.
+"""
+import argparse
+import gzip
+import json
+import os
+import resource
+import sys
+import time
+import tomllib
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic = int.from_bytes(data[0:4], "big")
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(magic & 0xFF)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+
+def find(dir_, names):
+    for n in names:
+        for suffix in ("", ".gz"):
+            p = os.path.join(dir_, n + suffix)
+            if os.path.exists(p):
+                return p
+    sys.exit(f"torch_speed: none of {names} in {dir_}")
+
+
+def load(cfg, train):
+    d = cfg.get("data", {})
+    dataset = d.get("dataset", "fashion-mnist")
+    dir_ = d.get("dir") or {"fashion-mnist": "/usr/share/datasets/fashion-mnist", "mnist": "../shared/datasets/mnist",
+                            "cifar10": ".data/cifar10"}[dataset]
+    if dataset == "cifar10":
+        files = [f"data_batch_{i}.bin" for i in range(1, 6)] if train else ["test_batch.bin"]
+        raw = np.concatenate([np.fromfile(os.path.join(dir_, f), dtype=np.uint8).reshape(-1, 3073) for f in files])
+        return raw[:, 1:].reshape(-1, 3, 32, 32), raw[:, 0].astype(np.int64)
+    prefix = "train" if train else "t10k"
+    x = read_idx(find(dir_, [f"{prefix}-images-idx3-ubyte"]))
+    y = read_idx(find(dir_, [f"{prefix}-labels-idx1-ubyte"]))
+    return x.reshape(-1, 1, x.shape[1], x.shape[2]), y.astype(np.int64)
+
+
+def size(text):
+    a, _, b = text.partition("x")
+    return (int(a), int(b or a))
+
+
+def build(layers, in_shape):
+    """kiln layer specs -> nn.Sequential, shapes inferred as kiln does."""
+    mods, shape = [], list(in_shape)
+    for spec in layers:
+        toks = spec.split()
+        name, pos = toks[0], [t for t in toks[1:] if "=" not in t]
+        opt = dict(t.split("=", 1) for t in toks[1:] if "=" in t)
+        if name == "conv":
+            k, (r, s) = int(pos[0]), size(pos[1])
+            st, pad = int(opt.get("stride", 1)), int(opt.get("pad", 0))
+            mods.append(nn.Conv2d(shape[0], k, (r, s), st, pad, bias=opt.get("bias", "true") == "true"))
+            shape = [k, (shape[1] + 2 * pad - r) // st + 1, (shape[2] + 2 * pad - s) // st + 1]
+        elif name in ("maxpool", "avgpool"):
+            k = size(pos[0])[0]
+            st = int(opt.get("stride", k))
+            mods.append((nn.MaxPool2d if name == "maxpool" else nn.AvgPool2d)(k, st))
+            shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
+        elif name == "dense":
+            if len(shape) > 1:
+                mods.append(nn.Flatten())
+                shape = [int(np.prod(shape))]
+            mods.append(nn.Linear(shape[0], int(pos[0])))
+            shape = [int(pos[0])]
+        elif name == "flatten":
+            mods.append(nn.Flatten())
+            shape = [int(np.prod(shape))]
+        elif name == "bn":
+            mods.append((nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0]))
+        elif name == "relu":
+            mods.append(nn.ReLU(inplace=True))
+        elif name == "leakyrelu":
+            mods.append(nn.LeakyReLU(float(pos[0]) if pos else 0.01, inplace=True))
+        elif name == "tanh":
+            mods.append(nn.Tanh())
+        elif name == "sigmoid":
+            mods.append(nn.Sigmoid())
+        elif name == "dropout":
+            mods.append(nn.Dropout(float(pos[0]) if pos else 0.5))
+        elif name == "gap":
+            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            shape = [shape[0]]
+        else:
+            sys.exit(f"torch_speed: no translation for layer '{spec}'")
+    return nn.Sequential(*mods)
+
+
+def optimizer(cfg, params):
+    o = cfg.get("optimizer", {})
+    name, lr, wd = o.get("name", "sgd"), o.get("lr", 0.01), o.get("weight_decay", 0.0)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=o.get("momentum", 0.0), nesterov=o.get("nesterov", False),
+                               weight_decay=wd)
+    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    return cls(params, lr=lr, betas=(o.get("beta1", 0.9), o.get("beta2", 0.999)), eps=o.get("eps", 1e-8), weight_decay=wd)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("config")
+    ap.add_argument("--batch", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--mode", default="train", choices=["train", "infer"])
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--bf16", action="store_true", help="CPU autocast to bfloat16 (fp32 master weights)")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    with open(a.config, "rb") as f:
+        cfg = tomllib.load(f)
+    train = a.mode == "train"
+    x8, y = load(cfg, train)
+    x = torch.from_numpy(x8.astype(np.float32) / 255.0)
+    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+    std = x.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
+    x = (x - mean) / std
+    y = torch.from_numpy(y)
+    model = build(cfg["model"]["layers"], x.shape[1:])
+    fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    B = a.batch or (cfg.get("train", {}).get("batch_size", 64) if train else 1000)
+    opt = optimizer(cfg, model.parameters())
+    loss_fn = nn.CrossEntropyLoss()
+    perm = torch.randperm(len(x))
+    pos = [0]
+
+    def next_batch():
+        if pos[0] + B > len(x):
+            perm.copy_(torch.randperm(len(x)))
+            pos[0] = 0
+        idx = perm[pos[0]:pos[0] + B]
+        pos[0] += B
+        return x[idx].contiguous(memory_format=fmt), y[idx]
+
+    def step():
+        xb, yb = next_batch()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            if train:
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                opt.step()
+            else:
+                with torch.no_grad():
+                    model(xb)
+
+    model.train(train)
+    for _ in range(5):
+        step()
+    t0, images = time.perf_counter(), 0
+    while time.perf_counter() - t0 < a.seconds:
+        step()
+        images += B
+    elapsed = time.perf_counter() - t0
+    print(json.dumps({"framework": "pytorch", "config": a.config, "mode": a.mode, "batch": B, "threads": a.threads,
+                      "images_per_s": round(images / elapsed, 1),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "torch": torch.__version__, "bf16": a.bf16, "channels_last": a.channels_last}))
+
+
+if __name__ == "__main__":
+    main()

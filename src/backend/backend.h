@@ -1,0 +1,110 @@
+#pragma once
+// A backend: the memory and the kernels of one device, as one table (STYLE.md #5, ggml's
+// backend interface). kiln::ops picks the backend from its tensors' device and calls the
+// kernel here; layers, the model, the optimizers and the trainer never see a backend.
+//
+// Every kernel works on raw device pointers with explicit sizes, as the plain functions of
+// backend/cpu/ do (each documented there, with its math and its naive reference). Kernels are
+// asynchronous on devices that can be (CUDA): results are visible to the host after a copy to
+// host or synchronize(). Kernels that return a value to the host (the losses) synchronize.
+//
+// The CPU backend is always built. The CUDA backend is built when CMake finds nvcc; otherwise
+// cuda_backend() returns null and asking for Device::cuda is an error naming the build.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "backend/dims.h"
+#include "backend/update_rules.h"
+#include "tensor/tensor.h"
+
+namespace kiln {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  virtual std::string describe() const = 0;  // "cpu: 2 threads, OpenBLAS 0.3.21 (SkylakeX)"
+
+  // ---- memory (bytes) ----
+  virtual void* allocate(size_t bytes) = 0;  // aligned to 64 bytes; contents undefined
+  virtual void release(void* p, size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // both on this device
+  virtual void fill(Real* p, Real value, int64_t n) = 0;
+  virtual void synchronize() = 0;
+
+  // ---- dense algebra (row-major; see cpu/gemm.h) ----
+  virtual void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, Real alpha, const Real* A,
+                    int64_t lda, const Real* B, int64_t ldb, Real beta, Real* C, int64_t ldc) = 0;
+  virtual void add_row_bias(Real* y, const Real* b, int64_t N, int64_t F) = 0;         // y[n,j] += b[j]
+  virtual void accumulate_row_sum(const Real* dy, Real* db, int64_t N, int64_t F) = 0;  // db[j] += Σ_n dy[n,j]
+  virtual void axpy(Real alpha, const Real* x, Real* y, int64_t n) = 0;                // y += αx
+
+  // ---- activations (cpu/activation.h) ----
+  virtual void relu_forward(const Real* x, Real* y, int64_t n) = 0;
+  virtual void relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n) = 0;
+  virtual void leaky_relu_forward(const Real* x, Real* y, int64_t n, Real slope) = 0;
+  virtual void leaky_relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n, Real slope) = 0;
+  virtual void tanh_forward(const Real* x, Real* y, int64_t n) = 0;
+  virtual void tanh_backward(const Real* y, const Real* dy, Real* dx, int64_t n) = 0;
+  virtual void sigmoid_forward(const Real* x, Real* y, int64_t n) = 0;
+  virtual void sigmoid_backward(const Real* y, const Real* dy, Real* dx, int64_t n) = 0;
+
+  // ---- losses (cpu/loss.h); labels hold class indices as Real; return the mean loss ----
+  virtual double softmax_xent(const Real* z, const Real* labels, int64_t N, int64_t K, Real smoothing, Real* probs,
+                              Real* dz) = 0;
+  virtual double mse(const Real* y, const Real* t, int64_t N, int64_t F, Real* dy) = 0;
+
+  // ---- convolution (cpu/conv.h) ----
+  // y = epilogue(conv(x, w) + b); b may be null.
+  virtual void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const ConvDims& d,
+                              Epilogue epilogue) = 0;
+  // Given dy = dL/d(stored y): with Epilogue::relu, dy is first masked by y > 0. Overwrites dx
+  // (skipped when null); ACCUMULATES dw and db (db skipped when null).
+  virtual void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy, Real* dx, Real* dw,
+                               Real* db, const ConvDims& d, Epilogue epilogue) = 0;
+
+  // ---- pooling (cpu/pool.h); argmax: one byte per output, the window offset r·k + s ----
+  virtual void maxpool_forward(const Real* x, Real* y, uint8_t* argmax, const PoolDims& d) = 0;
+  virtual void maxpool_backward(const Real* dy, const uint8_t* argmax, Real* dx, const PoolDims& d) = 0;
+  virtual void avgpool_forward(const Real* x, Real* y, const PoolDims& d) = 0;
+  virtual void avgpool_backward(const Real* dy, Real* dx, const PoolDims& d) = 0;
+  virtual void global_avgpool_forward(const Real* x, Real* y, int64_t planes, int64_t HW) = 0;
+  virtual void global_avgpool_backward(const Real* dy, Real* dx, int64_t planes, int64_t HW) = 0;
+
+  // ---- batch norm and dropout (cpu/norm.h) ----
+  virtual void batchnorm_forward_train(const Real* x, const Real* gamma, const Real* beta, int64_t N, int64_t C,
+                                       int64_t S, Real eps, Real* y, Real* mean, Real* var, Real* rstd) = 0;
+  virtual void batchnorm_forward_eval(const Real* x, const Real* gamma, const Real* beta, const Real* running_mean,
+                                      const Real* running_var, int64_t N, int64_t C, int64_t S, Real eps, Real* y,
+                                      Real* rstd) = 0;
+  virtual void batchnorm_update_running(const Real* mean, const Real* var, int64_t C, int64_t count, Real momentum,
+                                        Real* running_mean, Real* running_var) = 0;
+  virtual void batchnorm_backward(const Real* x, const Real* dy, const Real* mean, const Real* rstd,
+                                  const Real* gamma, int64_t N, int64_t C, int64_t S, bool batch_stats, Real* dx,
+                                  Real* dgamma, Real* dbeta) = 0;
+  virtual void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) = 0;
+  virtual void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) = 0;
+
+  // ---- optimizers (cpu/optim.h) ----
+  virtual void sgd_update(Real* theta, const Real* g, const Real* mask, Real* v, int64_t n, const SgdUpdate& u) = 0;
+  virtual void adam_update(Real* theta, const Real* g, const Real* mask, Real* m, Real* s, int64_t n,
+                           const AdamUpdate& u) = 0;
+};
+
+// The backend of a device; throws kiln::Error when this build has none for it.
+Backend& backend(Device device);
+// Whether `device` can be used here (built in, and for CUDA a GPU is present).
+bool device_available(Device device);
+// Whether this build has the CUDA backend at all.
+bool cuda_backend_built();
+
+// Defined by the CPU backend and by the CUDA backend (or, in builds without CUDA, by
+// backend/no_cuda.cpp). cuda_backend() returns null when there is no backend, and throws
+// kiln::Error (saying why) when the backend is built but no GPU can be used.
+Backend& cpu_backend();
+Backend* cuda_backend();
+
+}  // namespace kiln

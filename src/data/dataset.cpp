@@ -1,0 +1,124 @@
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "tensor/rng.h"
+
+namespace kiln {
+
+namespace {
+constexpr uint64_t kSplitSalt = 0x76616c69646174ULL;  // "validat": the split's own stream
+}
+
+std::vector<uint8_t> Dataset::sample_pixels(int64_t i) const {
+  KILN_CHECK(i >= 0 && i < size(), "sample " << i << " of a dataset of " << size());
+  const uint8_t* p = sample_data(i);
+  return {p, p + sample.numel()};
+}
+
+void Dataset::truncate(int64_t n) {
+  KILN_CHECK(n >= 0, "truncate to " << n << " samples");
+  if (n >= size()) return;
+  labels.resize(static_cast<size_t>(n));
+  pixels.resize(static_cast<size_t>(n * sample.numel()));
+  // Give the memory back: a run on 5,000 of 60,000 images should not hold all 60,000.
+  labels.shrink_to_fit();
+  pixels.shrink_to_fit();
+}
+
+Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
+  if (!(fraction > 0 && fraction < 1))
+    throw Error("validation fraction " + std::to_string(fraction) + " must be between 0 and 1 (exclusive)");
+  const int64_t n = train.size();
+  const auto n_val = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+  if (n_val == 0 || n_val == n)
+    throw Error(train.source + ": a validation fraction of " + std::to_string(fraction) + " of " + std::to_string(n) +
+                " samples leaves the " + (n_val == 0 ? "validation" : "training") + " set empty");
+
+  // The first n_val places of a partial Fisher–Yates shuffle: a uniform random subset.
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), int64_t{0});
+  Rng rng(seed ^ kSplitSalt);
+  std::vector<char> to_val(static_cast<size_t>(n), 0);
+  for (int64_t k = 0; k < n_val; ++k) {
+    const auto j = k + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n - k)));
+    std::swap(idx[static_cast<size_t>(k)], idx[static_cast<size_t>(j)]);
+    to_val[static_cast<size_t>(idx[static_cast<size_t>(k)])] = 1;
+  }
+
+  const int64_t S = train.sample.numel();
+  Dataset val;
+  val.source = train.source + " (validation split)";
+  val.sample = train.sample;
+  val.class_names = train.class_names;
+  val.pixels.reserve(static_cast<size_t>(n_val * S));
+  val.labels.reserve(static_cast<size_t>(n_val));
+  // One pass in order: validation samples are copied out, the rest compacted in place (a
+  // sample only ever moves towards the front, so memmove over the same buffer is safe).
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* src = train.sample_data(i);
+    if (to_val[static_cast<size_t>(i)]) {
+      val.pixels.insert(val.pixels.end(), src, src + S);
+      val.labels.push_back(train.labels[static_cast<size_t>(i)]);
+    } else {
+      if (kept != i) std::memmove(train.pixels.data() + kept * S, src, static_cast<size_t>(S));
+      train.labels[static_cast<size_t>(kept)] = train.labels[static_cast<size_t>(i)];
+      ++kept;
+    }
+  }
+  train.labels.resize(static_cast<size_t>(kept));
+  train.pixels.resize(static_cast<size_t>(kept * S));
+  return val;
+}
+
+Normalization compute_normalization(const Dataset& data) {
+  if (data.size() == 0) throw Error(data.source + ": cannot compute the normalisation of an empty dataset");
+  KILN_CHECK(data.sample.rank() >= 1 && data.sample[0] > 0 &&
+                 static_cast<int64_t>(data.pixels.size()) == data.size() * data.sample.numel(),
+             data.source << ": " << data.pixels.size() << " pixel bytes for " << data.size() << " samples of "
+                         << data.sample.str());
+  const int64_t C = data.sample[0], plane = data.sample.numel() / C;
+  // Integer sums are exact (255² · 2^40 pixels would still fit), so only the last step rounds.
+  std::vector<uint64_t> sum(static_cast<size_t>(C), 0), sq(static_cast<size_t>(C), 0);
+  for (int64_t i = 0; i < data.size(); ++i) {
+    const uint8_t* p = data.sample_data(i);
+    for (int64_t c = 0; c < C; ++c) {
+      uint64_t s = 0, q = 0;
+      for (int64_t k = 0; k < plane; ++k) {
+        const uint64_t v = p[c * plane + k];
+        s += v;
+        q += v * v;
+      }
+      sum[static_cast<size_t>(c)] += s;
+      sq[static_cast<size_t>(c)] += q;
+    }
+  }
+  Normalization norm;
+  const double N = static_cast<double>(data.size()) * static_cast<double>(plane);
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = static_cast<double>(sum[static_cast<size_t>(c)]) / N;  // in pixel units
+    const double var = std::max(0.0, static_cast<double>(sq[static_cast<size_t>(c)]) / N - mean * mean);
+    const double sd = std::sqrt(var) / 255.0;
+    norm.mean.push_back(static_cast<float>(mean / 255.0));
+    // A constant channel has nothing to scale; 1 keeps the loader's values finite.
+    norm.std.push_back(sd > 0 ? static_cast<float>(sd) : 1.f);
+  }
+  return norm;
+}
+
+std::vector<std::string> default_class_names(const std::string& dataset, int64_t classes) {
+  if (classes == 10 && dataset == "fashion-mnist")
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  if (classes == 10 && dataset == "cifar10")
+    return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  // MNIST's classes are its digits; anything else gets its label numbers too.
+  std::vector<std::string> names;
+  for (int64_t k = 0; k < classes; ++k) names.push_back(std::to_string(k));
+  return names;
+}
+
+}  // namespace kiln

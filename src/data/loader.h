@@ -1,0 +1,102 @@
+#pragma once
+// Batches for training and evaluation: shuffling, normalisation and augmentation, prepared on
+// a background thread one batch ahead so the trainer never waits on data.
+//
+// Everything random is a pure function of (seed, epoch, position): the order of an epoch is a
+// seeded permutation, and each sample's crop offset / flip / cutout is drawn from a
+// counter-based generator (hash_uniform) keyed by (seed, epoch, position in the epoch). So a
+// resumed run (start_epoch(e); skip(b)) sees exactly the batches an uninterrupted run would,
+// with no generator state to save.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace kiln {
+
+// Applied in this order, to the normalised sample. The padding of the crop is black (pixel
+// value 0, so -mean/std after normalisation, as torchvision's RandomCrop before Normalize);
+// cutout sets its square to 0 after normalisation, i.e. to the dataset mean (as DeVries &
+// Taylor's Cutout after Normalize). The square's centre is anywhere in the image and it is
+// clipped at the borders.
+struct Augment {
+  int64_t crop_pad = 0;  // random crop of the original size from the image zero-padded by this
+  bool hflip = false;    // horizontal flip with probability 1/2
+  int64_t cutout = 0;    // zero a random square of this side (0: off)
+  bool any() const { return crop_pad > 0 || hflip || cutout > 0; }
+};
+
+struct Batch {
+  Tensor x;                    // (n, C, H, W), normalised floats
+  std::vector<int32_t> y;      // n labels
+  std::vector<int64_t> index;  // n indices into the dataset
+};
+
+class Loader {
+ public:
+  // shuffle: a new seeded permutation each epoch; otherwise dataset order. The last batch of
+  // an epoch may be smaller than batch_size.
+  Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
+         const Augment& augment);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  int64_t batches_per_epoch() const;
+  // Positions the loader at the start of `epoch` (its permutation and augmentation draws).
+  void start_epoch(int64_t epoch);
+  // Skips `batches` batches of the current epoch (resuming mid-epoch).
+  void skip(int64_t batches);
+  // The next batch of the epoch into `out`; false at the end (then `out` is left alone).
+  // Double buffering: `out` is swapped with the batch the worker prepared, and its old buffers
+  // become the worker's for the batch after, so the caller must not keep pointers into `out`
+  // across calls. In the steady state nothing is allocated. An exception thrown while
+  // preparing the batch is rethrown here (a later call retries the same batch). Without a
+  // start_epoch() first, the loader starts epoch 0.
+  bool next(Batch& out);
+
+ private:
+  void work();             // the background thread's loop
+  void restart_locked();   // drops prefetched work and asks for batch pos_ (mu_ held)
+  void start_locked(int64_t epoch);
+  // Builds the batch whose indices are in b.index, at position `first` of `epoch`; false
+  // when it was abandoned because the work went stale (gen_ moved on).
+  bool fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen);
+  void augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_t pos) const;
+
+  // Fixed at construction; both threads read them without locking.
+  const Dataset& data_;
+  const int64_t n_, batch_size_, batches_;
+  const bool shuffle_;
+  const uint64_t seed_;
+  const Augment augment_;
+  int64_t channels_ = 0, plane_ = 0, height_ = 0, width_ = 0;
+  std::vector<Real> lut_;          // (C, 256): the normalised value of every pixel value
+  Shape full_shape_, last_shape_;  // x of a full batch, and of the epoch's last (maybe short) one
+
+  // Shared between the caller and the worker, guarded by mu_.
+  std::mutex mu_;
+  std::condition_variable work_cv_, ready_cv_;
+  std::vector<int64_t> order_;  // the current epoch's sample order
+  int64_t epoch_ = -1;          // -1: no epoch started yet
+  int64_t pos_ = 0;             // the batch next() hands out next
+  int64_t job_ = -1;            // the batch the worker is asked to prepare (-1: none)
+  bool ready_ = false;          // buf_ holds batch pos_ of the current epoch (or error_)
+  bool retry_ = false;          // preparing batch pos_ failed; the next next() asks again
+  bool stop_ = false;
+  std::exception_ptr error_;
+  // Bumped (under mu_) whenever queued or running work goes stale; the worker polls it without
+  // the lock so that start_epoch / skip / the destructor need not wait for a whole batch.
+  std::atomic<uint64_t> gen_{0};
+  // The worker's half of the double buffer (the caller's Batch is the other half): the worker
+  // owns it from taking a job until it sets ready_; next() swaps it with the caller's.
+  Batch buf_;
+  std::thread worker_;  // last, so it starts once everything above exists
+};
+
+}  // namespace kiln

@@ -1,0 +1,63 @@
+#pragma once
+// Optimizers: one update of the model's flat parameter buffer from its flat gradient buffer
+// (STYLE.md #8: parameters, gradients and moments share one layout, so an update is one loop,
+// and a checkpoint one write). The update loops are kernels behind kiln::ops, so every backend
+// runs the same optimizer code.
+//
+// With g the gradient, θ the parameters, η the learning rate, λ the weight decay and m_i = 1
+// where decay applies to θ_i (weights; not biases or batch-norm scales):
+//   coupled (L2) decay:   g ← g + λ m θ                        (before everything below)
+//   decoupled decay:      θ ← θ - η λ m θ                      (SGDW / AdamW; g unchanged)
+//   SGD:                  θ ← θ - η g
+//   momentum, classic:    v ← μ v + g,             d = v       (PyTorch's SGD)
+//   momentum, average:    v ← μ v + (1 - μ) g,     d = v       (the FMAN45 form; η is not
+//                                                               rescaled by 1/(1-μ))
+//   Nesterov:             d = g + μ v  (classic),  d = (1 - μ) g + μ v  (average), with the new v
+//                         then θ ← θ - η d
+//   Adam:                 m ← β1 m + (1 - β1) g,   s ← β2 s + (1 - β2) g²
+//                         θ ← θ - η m̂ / (√ŝ + ε),  m̂ = m / (1 - β1ᵗ), ŝ = s / (1 - β2ᵗ)
+//   AdamW:                Adam with decoupled decay.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tensor/binio.h"
+#include "tensor/tensor.h"
+
+namespace kiln {
+
+struct OptimizerConfig {
+  std::string name = "sgd";               // sgd | adam | adamw
+  double momentum = 0;                    // μ (sgd)
+  std::string momentum_form = "classic";  // classic (v = μv + g) | average (v = μv + (1-μ)g)
+  bool nesterov = false;
+  double weight_decay = 0;                // λ
+  bool decoupled_decay = false;           // true for adamw whatever is set here
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string describe() const = 0;  // "sgd momentum=0.9 (classic) weight_decay=0.0005"
+  // One update. decay_mask holds 1 where weight decay applies and 0 elsewhere (same layout).
+  virtual void step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr) = 0;
+  int64_t steps() const { return steps_; }
+  // The state a resumed run needs (step count and moment buffers), tagged with the optimizer's
+  // name so that loading into another optimizer is an error.
+  void save_state(BinWriter& w) const;
+  void load_state(BinReader& r);
+  // Moves the moment buffers to a device (they follow the parameters).
+  virtual void to(Device device) = 0;
+
+ protected:
+  virtual std::string tag() const = 0;
+  virtual std::vector<Tensor*> state() = 0;
+  int64_t steps_ = 0;
+};
+
+// Validates the configuration (throws kiln::Error naming the key) and builds the optimizer
+// for `param_count` parameters.
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, int64_t param_count);
+
+}  // namespace kiln

@@ -1,0 +1,49 @@
+#pragma once
+// Learning-rate schedules: the rate at optimizer step t (0-based) as a pure function of t and
+// the number of batches per epoch B, so a resumed run needs no schedule state. e = ⌊t / B⌋ is
+// the epoch, T = total_epochs · B the number of steps of the run, η the base rate.
+//   constant      η
+//   step          η γ^⌊e / step_epochs⌋
+//   exponential   η decay^e                      (per epoch, e.g. 0.88)
+//   cosine        η_min + (η - η_min) (1 + cos(π t / T)) / 2        (per step)
+//   onecycle      PyTorch's OneCycleLR with cosine annealing: from max_lr / div_factor up to
+//                 max_lr over the first pct_start·T steps, then down to
+//                 max_lr / (div_factor · final_div_factor) at T. max_lr = 0 means η.
+//   warmup        linear warm-up (below), then constant
+// Linear warm-up over the first W = warmup_epochs · B steps multiplies any schedule but
+// onecycle (which has its own) by (t + 1) / W.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace kiln {
+
+struct ScheduleConfig {
+  std::string name = "constant";  // constant | step | exponential | cosine | onecycle | warmup
+  double lr = 0.01;               // η, the base learning rate ([optimizer] lr in experiment files)
+  int64_t step_epochs = 10;       // step: epochs between drops
+  double gamma = 0.1;             // step: factor at each drop
+  double decay = 0.88;            // exponential: factor per epoch
+  double min_lr = 0;              // cosine: the floor η_min
+  double warmup_epochs = 0;       // linear warm-up length (fractional epochs allowed)
+  double max_lr = 0;              // onecycle: peak (0: η)
+  double pct_start = 0.3;         // onecycle: share of the run spent rising
+  double div_factor = 25;         // onecycle: start at max_lr / div_factor
+  double final_div_factor = 1e4;  // onecycle: end at start / final_div_factor
+  int64_t total_epochs = 1;       // the run's length (set from [train] epochs)
+};
+
+class Schedule {
+ public:
+  explicit Schedule(const ScheduleConfig& c) : c_(c) {}
+  double lr(int64_t step, int64_t batches_per_epoch) const;
+  const ScheduleConfig& config() const { return c_; }
+
+ private:
+  ScheduleConfig c_;
+};
+
+// Validates (throws kiln::Error naming the key) and builds the schedule.
+std::unique_ptr<Schedule> make_schedule(const ScheduleConfig& config);
+
+}  // namespace kiln

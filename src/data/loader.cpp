@@ -5,6 +5,7 @@
 #include <numeric>
 #include <utility>
 
+#include "backend/cpu/lookup.h"
 #include "tensor/rng.h"
 
 namespace kiln {
@@ -205,12 +206,7 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
     if (augment) {
       augment_sample(src, dst, epoch, first + j);
     } else {
-      for (int64_t c = 0; c < channels_; ++c) {
-        const Real* lut = lut_.data() + c * 256;
-        const uint8_t* s = src + c * plane_;
-        Real* d = dst + c * plane_;
-        for (int64_t k = 0; k < plane_; ++k) d[k] = lut[s[k]];
-      }
+      for (int64_t c = 0; c < channels_; ++c) cpu::lookup_bytes(src + c * plane_, lut_.data() + c * 256, dst + c * plane_, plane_);
     }
   }
   return true;

@@ -77,61 +77,66 @@ void pad_planes(const float* src, const float* mask_by, float* dst, int64_t C, i
   }
 }
 
-// One output row segment: y[k0 + kb, p, q0 : q0 + 16V] for kb < KB, the last vector masked by
-// `tail`. xp points at (c = 0, row p, column q0) of the padded input (planes of Hp·Wp), wp at
-// (c = 0, r = 0, s = 0, k0) of the weights repacked (C, R, S, K).
-template <int KB, int V>
+// One output segment of ROWS rows: y[k0 + kb, p + ρ, q0 : q0 + 16V] for kb < KB, ρ < ROWS, the
+// last vector of each row masked by `tail`. xp points at (c = 0, row p, column q0) of the
+// padded input (planes of Hp·Wp), wp at (c = 0, r = 0, s = 0, k0) of the weights repacked
+// (C, R, S, K). Two rows at once (when a row is one vector) let each weight broadcast feed two
+// FMAs: the kernel is then bound by the FMAs rather than by the loads.
+template <int KB, int V, int ROWS>
 inline void row_kernel(const float* xp, int64_t HpWp, int64_t Wp, const float* wp, int64_t K, int64_t C, int64_t R,
-                       int64_t S, __mmask16 tail, const float* bias, float* y, int64_t PQ, bool relu) {
-  __m512 acc[KB][V];
+                       int64_t S, __mmask16 tail, const float* bias, float* y, int64_t Q, int64_t PQ, bool relu) {
+  constexpr int kSlots = V * ROWS;  // slot ρ·V + v: row ρ, vector v
+  __m512 acc[KB][kSlots];
   _Pragma("GCC unroll 16") for (int kb = 0; kb < KB; ++kb)
-    _Pragma("GCC unroll 16") for (int v = 0; v < V; ++v) acc[kb][v] = bias ? _mm512_set1_ps(bias[kb]) : _mm512_setzero_ps();
+    _Pragma("GCC unroll 16") for (int v = 0; v < kSlots; ++v) acc[kb][v] = bias ? _mm512_set1_ps(bias[kb]) : _mm512_setzero_ps();
   for (int64_t c = 0; c < C; ++c)
     for (int64_t r = 0; r < R; ++r) {
       const float* row = xp + c * HpWp + r * Wp;
       const float* wr = wp + (c * R + r) * S * K;
       for (int64_t s = 0; s < S; ++s) {
-        __m512 xv[V];
-        _Pragma("GCC unroll 16") for (int v = 0; v < V; ++v)
-          xv[v] = v == V - 1 ? _mm512_maskz_loadu_ps(tail, row + s + kLanes * v) : _mm512_loadu_ps(row + s + kLanes * v);
+        __m512 xv[kSlots];
+        _Pragma("GCC unroll 16") for (int v = 0; v < kSlots; ++v) {
+          const float* src = row + (v / V) * Wp + s + kLanes * (v % V);
+          xv[v] = v % V == V - 1 ? _mm512_maskz_loadu_ps(tail, src) : _mm512_loadu_ps(src);
+        }
         const float* ws = wr + s * K;
         _Pragma("GCC unroll 16") for (int kb = 0; kb < KB; ++kb) {
           const __m512 wv = _mm512_set1_ps(ws[kb]);
-          _Pragma("GCC unroll 16") for (int v = 0; v < V; ++v) acc[kb][v] = _mm512_fmadd_ps(wv, xv[v], acc[kb][v]);
+          _Pragma("GCC unroll 16") for (int v = 0; v < kSlots; ++v) acc[kb][v] = _mm512_fmadd_ps(wv, xv[v], acc[kb][v]);
         }
       }
     }
   const __m512 zero = _mm512_setzero_ps();
   _Pragma("GCC unroll 16") for (int kb = 0; kb < KB; ++kb)
-    _Pragma("GCC unroll 16") for (int v = 0; v < V; ++v) {
+    _Pragma("GCC unroll 16") for (int v = 0; v < kSlots; ++v) {
       const __m512 out = relu ? _mm512_max_ps(acc[kb][v], zero) : acc[kb][v];
-      float* dst = y + kb * PQ + kLanes * v;
-      if (v == V - 1)
+      float* dst = y + kb * PQ + (v / V) * Q + kLanes * (v % V);
+      if (v % V == V - 1)
         _mm512_mask_storeu_ps(dst, tail, out);
       else
         _mm512_storeu_ps(dst, out);
     }
 }
 
-// All output rows of one sample: out (K, P, Q) from xp (C, P + R - 1, Q + S - 1) and wp
-// (C, R, S, K). Columns go in segments of up to two vectors, output channels in blocks sized
-// so the accumulators fill most of the 32 registers.
-template <int V>
+// Output rows of one sample: out (K, P, Q) from xp (C, P + R - 1, Q + S - 1) and wp
+// (C, R, S, K). Columns go in segments of up to two vectors (rows of one vector in pairs),
+// output channels in blocks sized so the accumulators fill most of the 32 registers.
+template <int V, int ROWS>
 void rows_kb(int64_t kb, const float* xp, int64_t HpWp, int64_t Wp, const float* wp, int64_t K, int64_t C, int64_t R,
-             int64_t S, __mmask16 tail, const float* bias, float* y, int64_t PQ, bool relu) {
+             int64_t S, __mmask16 tail, const float* bias, float* y, int64_t Q, int64_t PQ, bool relu) {
   switch (kb) {
-    case 16: return row_kernel<16, V>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, PQ, relu);
-    case 12: return row_kernel<12, V>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, PQ, relu);
-    case 8: return row_kernel<8, V>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, PQ, relu);
-    case 4: return row_kernel<4, V>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, PQ, relu);
-    case 2: return row_kernel<2, V>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, PQ, relu);
-    default: return row_kernel<1, V>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, PQ, relu);
+    case 16: return row_kernel<16, V, ROWS>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, Q, PQ, relu);
+    case 12: return row_kernel<12, V, ROWS>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, Q, PQ, relu);
+    case 8: return row_kernel<8, V, ROWS>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, Q, PQ, relu);
+    case 4: return row_kernel<4, V, ROWS>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, Q, PQ, relu);
+    case 2: return row_kernel<2, V, ROWS>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, Q, PQ, relu);
+    default: return row_kernel<1, V, ROWS>(xp, HpWp, Wp, wp, K, C, R, S, tail, bias, y, Q, PQ, relu);
   }
 }
 
-// The largest block size available for the remaining channels, given V accumulators per channel.
-int64_t block_for(int64_t remaining, int V) {
-  const int64_t cap = V == 1 ? 16 : 12;
+// The largest block size available for the remaining channels, given the vectors per channel.
+int64_t block_for(int64_t remaining, int slots) {
+  const int64_t cap = slots == 1 ? 16 : 12;
   for (int64_t kb : {16, 12, 8, 4, 2, 1})
     if (kb <= cap && kb <= remaining) return kb;
   return 1;
@@ -140,23 +145,28 @@ int64_t block_for(int64_t remaining, int V) {
 void conv_sample(const float* xp, int64_t C, int64_t Hp, int64_t Wp, const float* wp, const float* bias, float* y,
                  int64_t K, int64_t R, int64_t S, int64_t P, int64_t Q, bool relu) {
   const int64_t HpWp = Hp * Wp, PQ = P * Q;
-  for (int64_t p = 0; p < P; ++p)
+  for (int64_t p = 0; p < P;) {
+    const bool pair = Q <= kLanes && p + 1 < P;  // one vector per row: two rows at a time
     for (int64_t q0 = 0; q0 < Q; q0 += 2 * kLanes) {
       const int64_t width = std::min<int64_t>(2 * kLanes, Q - q0);
       const int V = width > kLanes ? 2 : 1;
       const __mmask16 tail = tail_mask(width - kLanes * (V - 1));
       for (int64_t k0 = 0; k0 < K;) {
-        const int64_t kb = block_for(K - k0, V);
+        const int64_t kb = block_for(K - k0, pair ? 2 : V);
         const float* x0 = xp + p * Wp + q0;
         float* y0 = y + k0 * PQ + p * Q + q0;
         const float* b0 = bias ? bias + k0 : nullptr;
-        if (V == 2)
-          rows_kb<2>(kb, x0, HpWp, Wp, wp + k0, K, C, R, S, tail, b0, y0, PQ, relu);
+        if (pair)
+          rows_kb<1, 2>(kb, x0, HpWp, Wp, wp + k0, K, C, R, S, tail, b0, y0, Q, PQ, relu);
+        else if (V == 2)
+          rows_kb<2, 1>(kb, x0, HpWp, Wp, wp + k0, K, C, R, S, tail, b0, y0, Q, PQ, relu);
         else
-          rows_kb<1>(kb, x0, HpWp, Wp, wp + k0, K, C, R, S, tail, b0, y0, PQ, relu);
+          rows_kb<1, 1>(kb, x0, HpWp, Wp, wp + k0, K, C, R, S, tail, b0, y0, Q, PQ, relu);
         k0 += kb;
       }
     }
+    p += pair ? 2 : 1;
+  }
 }
 
 // dw accumulators: KB output channels × SB kernel columns, for one (c, r), over the samples
@@ -235,7 +245,25 @@ void dwc_kernel(const float* gcl, int64_t g_sample, int64_t KP, const float* xp,
     for (int64_t p = 0; p < P; ++p) {
       const float* g = gcl + i * g_sample + p * Q * KP;
       const float* xr = xp + i * x_sample + p * Wp;
-      for (int64_t q = 0; q < Q; ++q) {
+      int64_t q = 0;
+      // Pixels q and q + 1 together: x[r, q + t] is tap t of pixel q and tap t - 1 of pixel
+      // q + 1, so each broadcast serves two FMAs.
+      for (; q + 1 < Q; q += 2) {
+        __m512 g0[KB], g1[KB];
+        _Pragma("GCC unroll 2") for (int kb = 0; kb < KB; ++kb) {
+          g0[kb] = _mm512_load_ps(g + q * KP + kb * kLanes);
+          g1[kb] = _mm512_load_ps(g + (q + 1) * KP + kb * kLanes);
+        }
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r)
+          _Pragma("GCC unroll 8") for (int t = 0; t <= S; ++t) {
+            const __m512 xv = _mm512_set1_ps(xr[r * Wp + q + t]);
+            _Pragma("GCC unroll 2") for (int kb = 0; kb < KB; ++kb) {
+              if (t < S) acc[kb][r][t] = _mm512_fmadd_ps(g0[kb], xv, acc[kb][r][t]);
+              if (t > 0) acc[kb][r][t - 1] = _mm512_fmadd_ps(g1[kb], xv, acc[kb][r][t - 1]);
+            }
+          }
+      }
+      for (; q < Q; ++q) {
         __m512 gv[KB];
         _Pragma("GCC unroll 2") for (int kb = 0; kb < KB; ++kb) gv[kb] = _mm512_load_ps(g + q * KP + kb * kLanes);
         _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r)
@@ -273,24 +301,58 @@ void dwc_group(const float* gcl, int64_t KP, const float* xp, int64_t C, int64_t
     }
 }
 
+// r[i] = row i of a 16×16 block -> r[j] = column j: pairs interleaved within 128-bit lanes,
+// then 4×4 blocks of lanes exchanged (after step 2, s[4i + j] holds, in lane L, rows 4i..4i+3
+// of column 4L + j).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int j = 0; j < 4; ++j) {
+    const __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+    const __m512 v0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88), v1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+    t[j] = _mm512_shuffle_f32x4(u0, v0, 0x88);
+    t[8 + j] = _mm512_shuffle_f32x4(u0, v0, 0xDD);
+    t[4 + j] = _mm512_shuffle_f32x4(u1, v1, 0x88);
+    t[12 + j] = _mm512_shuffle_f32x4(u1, v1, 0xDD);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
 // One sample's g in channels-last layout: gcl[pq, k] = dy[k, pq] (0 where a fused ReLU's output
-// y[k, pq] is not positive, and for k ≥ K), 16 channels per gather. The kept values are added
-// into sums (KP floats: the bias gradient, one lane per channel).
+// y[k, pq] is not positive, and for k ≥ K), transposed in 16×16 blocks. The kept values are
+// added into sums (KP floats: the bias gradient, one lane per channel).
 void to_channels_last(const float* dy, const float* y, int64_t K, int64_t PQ, int64_t KP, float* gcl, float* sums) {
-  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t k0 = 0; k0 < KP; k0 += kLanes) {
-    const __mmask16 kmask = tail_mask(K - k0);
-    const __m512i offsets = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(PQ)));
-    const float* dyk = dy + k0 * PQ;
-    const float* yk = y ? y + k0 * PQ : nullptr;
     __m512 sum = _mm512_load_ps(sums + k0);
-    for (int64_t pq = 0; pq < PQ; ++pq) {
-      __mmask16 m = kmask;
-      if (yk) m &= _mm512_cmp_ps_mask(_mm512_mask_i32gather_ps(zero, m, offsets, yk + pq, 4), zero, _CMP_GT_OQ);
-      const __m512 g = _mm512_mask_i32gather_ps(zero, m, offsets, dyk + pq, 4);
-      _mm512_store_ps(gcl + pq * KP + k0, g);
-      sum = _mm512_add_ps(sum, g);
+    for (int64_t pq0 = 0; pq0 < PQ; pq0 += kLanes) {
+      const int64_t n = std::min(kLanes, PQ - pq0);
+      const __mmask16 m = tail_mask(n);
+      __m512 r[16];
+      _Pragma("GCC unroll 16") for (int i = 0; i < 16; ++i) {
+        const int64_t k = k0 + i;
+        if (k >= K) {
+          r[i] = zero;
+          continue;
+        }
+        __mmask16 keep = m;
+        if (y) keep &= _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, y + k * PQ + pq0), zero, _CMP_GT_OQ);
+        r[i] = _mm512_maskz_loadu_ps(keep, dy + k * PQ + pq0);
+      }
+      transpose16(r);
+      for (int64_t j = 0; j < n; ++j) {
+        _mm512_store_ps(gcl + (pq0 + j) * KP + k0, r[j]);
+        sum = _mm512_add_ps(sum, r[j]);
+      }
     }
     _mm512_store_ps(sums + k0, sum);
   }

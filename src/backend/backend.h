@@ -12,6 +12,7 @@
 // cuda_backend() returns null and asking for Device::cuda is an error naming the build.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "backend/dims.h"
@@ -19,6 +20,13 @@
 #include "tensor/tensor.h"
 
 namespace kiln {
+
+// A recorded sequence of kernels (a CUDA graph) that replay() runs again on the same buffers.
+class Graph {
+ public:
+  virtual ~Graph() = default;
+  virtual void replay() = 0;
+};
 
 class Backend {
  public:
@@ -92,6 +100,24 @@ class Backend {
   virtual void sgd_update(Real* theta, const Real* g, const Real* mask, Real* v, int64_t n, const SgdUpdate& u) = 0;
   virtual void adam_update(Real* theta, const Real* g, const Real* mask, Real* m, Real* s, int64_t n,
                            const AdamUpdate& u) = 0;
+
+  // ---- graph capture (train/step.cpp); backends that cannot capture keep these defaults ----
+  // Between begin_capture() and end_capture() kernels are recorded, not run; end_capture()
+  // returns the recording, which replay() then runs with the same pointers and arguments.
+  // While capturing, the backend throws kiln::Error rather than allocate memory, copy to or
+  // from the host or synchronise (a loss, say); the caller then calls abort_capture() and runs
+  // the work eagerly. A graph may be replayed only while memory_generation() is what it was at
+  // its capture (no buffer allocated or released since, so every baked-in pointer is valid).
+  virtual bool can_capture() const { return false; }
+  virtual void begin_capture() { throw Error(describe() + ": no graph capture"); }
+  virtual std::unique_ptr<Graph> end_capture() { return nullptr; }
+  virtual void abort_capture() {}
+  virtual uint64_t memory_generation() const { return 0; }
+  // The training step that dropout masks are drawn for, kept in device memory: dropout_mask
+  // draws for step = (the step set here when the kernel runs) + (its `step` argument - the step
+  // set here when it was called), so a replayed graph draws the masks of the step set before
+  // the replay, and eager calls draw for their own argument as always.
+  virtual void set_step(int64_t /*step*/) {}
 };
 
 // The backend of a device; throws kiln::Error when this build has none for it.

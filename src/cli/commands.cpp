@@ -183,9 +183,7 @@ int gradcheck(const std::vector<std::string>& args) {
   Model model = build_model_for(e, input_shape_of(e));
   auto loss = make_loss(e.loss);
   const int64_t n = std::stoll(a.one("batch", "4"));
-  std::vector<int64_t> dims{n};
-  for (int64_t d : model.input_shape().dims()) dims.push_back(d);
-  Tensor x{Shape(dims)};
+  Tensor x{model.input_shape().batched(n)};
   Rng rng(e.seed);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<Real>(rng.normal());
   const int64_t K = model.output_shape().numel();

@@ -23,12 +23,6 @@ enum Draw : uint64_t { kCropY, kCropX, kFlip, kCutY, kCutX, kDraws };
 // floor(u · n) for u in [0, 1), kept below n against rounding.
 int64_t pick(double u, int64_t n) { return std::min(n - 1, static_cast<int64_t>(u * static_cast<double>(n))); }
 
-Shape with_batch(int64_t n, const Shape& sample) {
-  std::vector<int64_t> dims{n};
-  dims.insert(dims.end(), sample.dims().begin(), sample.dims().end());
-  return Shape(std::move(dims));
-}
-
 }  // namespace
 
 Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
@@ -67,8 +61,8 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
     height_ = s[1];
     width_ = s[2];
   }
-  full_shape_ = with_batch(std::min(batch_size_, n_), s);
-  last_shape_ = with_batch(n_ - (batches_ > 0 ? (batches_ - 1) * batch_size_ : 0), s);
+  full_shape_ = s.batched(std::min(batch_size_, n_));
+  last_shape_ = s.batched(n_ - (batches_ > 0 ? (batches_ - 1) * batch_size_ : 0));
   worker_ = std::thread([this] { work(); });
 }
 

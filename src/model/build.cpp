@@ -128,10 +128,8 @@ Sequential build_layers(const std::vector<std::string>& specs, const Shape& batc
 }
 
 Model build_model(const Shape& input, const std::vector<std::string>& specs, uint64_t seed) {
-  std::vector<int64_t> d{1};
-  d.insert(d.end(), input.dims().begin(), input.dims().end());
   uint64_t stream = 0;
-  return Model(input, build_layers(specs, Shape(d), stream), seed);
+  return Model(input, build_layers(specs, input.batched(1), stream), seed);
 }
 
 }  // namespace kiln

@@ -11,14 +11,6 @@ namespace kiln {
 
 namespace {
 
-Shape batched(int64_t n, const Shape& per_sample) {
-  std::vector<int64_t> d{n};
-  d.insert(d.end(), per_sample.dims().begin(), per_sample.dims().end());
-  return Shape(d);
-}
-
-Shape unbatched(const Shape& s) { return Shape(std::vector<int64_t>(s.dims().begin() + 1, s.dims().end())); }
-
 // Visits every layer depth-first with its path ("3", "3.0.1").
 template <class F>
 void walk(Layer& layer, const std::string& path, int depth, F&& f) {
@@ -81,10 +73,10 @@ void Model::bind(Device device) {
   has_forward_ = false;
 }
 
-Shape Model::output_shape() const { return unbatched(net_.output_shape(batched(1, input_))); }
+Shape Model::output_shape() const { return net_.output_shape(input_.batched(1)).unbatched(); }
 
 const Tensor& Model::forward(const Tensor& x, const Pass& pass) {
-  if (x.rank() < 1 || unbatched(x.shape()) != input_)
+  if (x.rank() < 1 || x.shape().unbatched() != input_)
     throw Error("model input: expected (N, " + input_.str().substr(1) + " but got " + x.shape().str());
   if (x.device() != device_)
     throw Error(std::string("model input is on ") + device_name(x.device()) + ", the model on " + device_name(device_));
@@ -112,7 +104,7 @@ std::vector<LayerSummary> Model::summary() const {
         int64_t np = 0;
         for (auto& p : l.params()) np += p.value->numel();
         const bool chain = dynamic_cast<Sequential*>(&l) != nullptr;
-        if (depth > 0 && !chain) rows.push_back({path, l.spec(), unbatched(l.output_shape(in)), np, l.forward_flops(in), level});
+        if (depth > 0 && !chain) rows.push_back({path, l.spec(), l.output_shape(in).unbatched(), np, l.forward_flops(in), level});
         auto kids = l.children();
         Shape s = in;
         for (size_t i = 0; i < kids.size(); ++i) {
@@ -121,7 +113,7 @@ std::vector<LayerSummary> Model::summary() const {
           if (chain) s = kids[i]->output_shape(s);
         }
       };
-  visit(net, "", 0, 0, batched(1, input_));
+  visit(net, "", 0, 0, input_.batched(1));
   return rows;
 }
 

@@ -18,22 +18,41 @@ void check_failed(const char* cond, const char* file, int line, const std::strin
   throw std::logic_error(os.str());
 }
 
+Shape::Shape(std::span<const int64_t> dims) : rank_(static_cast<int>(dims.size())) {
+  if (dims.size() > kMaxRank) throw Error("shapes have at most " + std::to_string(kMaxRank) + " dimensions, got " + std::to_string(dims.size()));
+  std::copy(dims.begin(), dims.end(), dims_);
+}
+
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int64_t d : dims_) n *= d;
+  for (int64_t d : dims()) n *= d;
   return n;
 }
 
 int64_t Shape::per_sample() const {
   int64_t n = 1;
-  for (size_t i = 1; i < dims_.size(); ++i) n *= dims_[i];
+  for (int i = 1; i < rank_; ++i) n *= dims_[i];
   return n;
+}
+
+Shape Shape::batched(int64_t n) const {
+  if (rank_ >= kMaxRank) throw Error("cannot add a batch dimension to " + str());
+  Shape s;
+  s.rank_ = rank_ + 1;
+  s.dims_[0] = n;
+  std::copy(dims_, dims_ + rank_, s.dims_ + 1);
+  return s;
+}
+
+Shape Shape::unbatched() const {
+  KILN_CHECK(rank_ >= 1, "unbatched() of a scalar shape");
+  return Shape(dims().subspan(1));
 }
 
 std::string Shape::str() const {
   std::ostringstream os;
   os << "[";
-  for (size_t i = 0; i < dims_.size(); ++i) os << (i ? ", " : "") << dims_[i];
+  for (int i = 0; i < rank_; ++i) os << (i ? ", " : "") << dims_[i];
   os << "]";
   return os.str();
 }

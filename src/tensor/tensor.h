@@ -7,7 +7,9 @@
 // one flat buffer with named views (STYLE.md #8).
 #include <cstdint>
 #include <initializer_list>
+#include <algorithm>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,24 +25,35 @@ using Real = double;
 using Real = float;
 #endif
 
+// Up to kMaxRank dimensions, held inline: shapes are built and compared on every layer call, and
+// a steady-state training step must not allocate.
 class Shape {
  public:
+  static constexpr int kMaxRank = 8;
   Shape() = default;
-  Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  explicit Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+  Shape(std::initializer_list<int64_t> dims) : Shape(std::span<const int64_t>(dims.begin(), dims.size())) {}
+  explicit Shape(std::span<const int64_t> dims);
+  explicit Shape(const std::vector<int64_t>& dims) : Shape(std::span<const int64_t>(dims)) {}
 
-  int rank() const { return static_cast<int>(dims_.size()); }
-  int64_t operator[](int i) const { return dims_.at(static_cast<size_t>(i)); }
+  int rank() const { return rank_; }
+  int64_t operator[](int i) const {
+    KILN_CHECK(i >= 0 && i < rank_, "dimension " << i << " of a rank-" << rank_ << " shape");
+    return dims_[i];
+  }
   int64_t numel() const;
-  const std::vector<int64_t>& dims() const { return dims_; }
+  std::span<const int64_t> dims() const { return {dims_, static_cast<size_t>(rank_)}; }
   std::string str() const;  // "[64, 16, 28, 28]"
-  bool operator==(const Shape& o) const { return dims_ == o.dims_; }
-  bool operator!=(const Shape& o) const { return dims_ != o.dims_; }
+  bool operator==(const Shape& o) const { return std::ranges::equal(dims(), o.dims()); }
+  bool operator!=(const Shape& o) const { return !(*this == o); }
   // Product of all dims after the first (features per sample for an N-first tensor).
   int64_t per_sample() const;
+  // (n, dims...) and (dims after the first): between per-sample and batched shapes.
+  Shape batched(int64_t n) const;
+  Shape unbatched() const;
 
  private:
-  std::vector<int64_t> dims_;
+  int64_t dims_[kMaxRank] = {};
+  int rank_ = 0;
 };
 
 enum class Device { cpu, cuda };

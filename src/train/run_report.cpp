@@ -102,8 +102,9 @@ std::string write_run_report(const std::string& dir, Model& model, const Data& d
     if (p.value.rank() != 4 && p.value.rank() != 2) continue;
     const Tensor host = p.value.to(Device::cpu);
     r.first_weights.assign(host.data(), host.data() + host.numel());
-    r.first_weights_shape = p.value.shape().dims();
-    r.input_shape = model.input_shape().dims();
+    const auto w = p.value.shape().dims(), in = model.input_shape().dims();
+    r.first_weights_shape.assign(w.begin(), w.end());
+    r.input_shape.assign(in.begin(), in.end());
     break;
   }
   for (const auto& row : model.summary())

@@ -1,22 +1,150 @@
 #include "train/step.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "train/evaluate.h"
 
 namespace kiln {
 
+// CUDA graphs: what a graph bakes in, and how each piece is kept valid.
+//  - Pointers. A graph replays its kernels on the buffers they were captured with. The step
+//    is captured only after an eager step at the same batch shape (so every activation,
+//    gradient, workspace and cuBLAS buffer exists), and replayed only while the backend's
+//    memory generation is unchanged since the capture: any allocation or release anywhere
+//    (an evaluation pass, a shape change) drops the graphs, and the next steps warm up and
+//    capture again. Inside a capture the backend refuses to allocate (kiln::Error), and a
+//    failed capture falls back to the eager step.
+//  - Per-step scalars. The learning rate and Adam's bias corrections change every step: the
+//    optimizer (one fused kernel over all parameters) runs eagerly after the backward graph.
+//    The dropout step is read by the mask kernel from device memory that set_step() writes
+//    before every replay.
+//  - Host traffic. The batch is uploaded before the forward graph; the loss, which copies the
+//    labels from the host and returns its mean (a synchronisation), runs eagerly between the
+//    forward and backward graphs; the predictions are read after them.
+//  - Shapes. A batch of another shape (the short last batch of an epoch) drops the graphs and
+//    runs eagerly; graphs are captured again at the next stable shape.
+// Replays run the same kernels with the same arguments as the eager step, so they compute the
+// same values; KILN_CUDA_GRAPHS=0 turns them off.
+
 TrainStep::TrainStep(Model& model, Loss& loss, Optimizer& optimizer, uint64_t seed)
-    : model_(model), loss_(loss), optimizer_(optimizer), seed_(seed) {}
+    : model_(model), loss_(loss), optimizer_(optimizer), seed_(seed) {
+  const char* env = std::getenv("KILN_CUDA_GRAPHS");
+  if (env && std::strcmp(env, "0") == 0) graphs_ = false;
+}
+
+void TrainStep::set_graphs(bool enabled) {
+  graphs_ = enabled;
+  if (!enabled) drop_graphs();
+}
 
 TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
+  const Device device = model_.device();
+  const Tensor& x = on_device(batch.x, x_device_, device);
+  if (graphs_ && device != Device::cpu && backend(device).can_capture()) return graphed(x, batch, step, lr);
+  ++stats_.eager_steps;
+  return eager(x, batch, step, lr);
+}
+
+TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t step, double lr) {
   model_.zero_grad();
-  const Tensor& out = model_.forward(on_device(batch.x, x_device_, model_.device()), Pass{Mode::train, seed_, step});
+  const Tensor& out = model_.forward(x, Pass{Mode::train, seed_, step});
   dout_.ensure(out.shape(), out.device());
   Result r;
   r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
   model_.backward(dout_);
   optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
+  r.correct = count_correct(out, batch);
+  return r;
+}
+
+int64_t TrainStep::count_correct(const Tensor& out, const Batch& batch) {
   argmax_rows(out, pred_);
-  for (size_t i = 0; i < batch.y.size(); ++i) r.correct += (pred_[i] == batch.y[i]);
+  int64_t correct = 0;
+  for (size_t i = 0; i < batch.y.size(); ++i) correct += (pred_[i] == batch.y[i]);
+  return correct;
+}
+
+void TrainStep::drop_graphs() {
+  forward_.reset();
+  backward_.reset();
+  graph_out_ = nullptr;
+}
+
+// Records `work` into a graph; null (and nothing run) when the capture fails, the work then
+// to be done eagerly. Two failures switch graphs off for the run, with a note on stderr.
+template <class F>
+std::unique_ptr<Graph> TrainStep::capture(Backend& be, F&& work) {
+  const uint64_t generation = be.memory_generation();
+  std::string why;
+  try {
+    be.begin_capture();
+    work();
+    std::unique_ptr<Graph> g = be.end_capture();
+    if (g && be.memory_generation() == generation) {
+      ++stats_.captures;
+      return g;
+    }
+    why = "device memory changed during the capture";
+  } catch (const std::exception& e) {
+    be.abort_capture();
+    why = e.what();
+  }
+  if (++failures_ >= 2) {
+    graphs_ = false;
+    stats_.disabled = why;
+    std::fprintf(stderr, "kiln: CUDA graphs switched off, training continues without them: %s\n", why.c_str());
+  }
+  drop_graphs();
+  return nullptr;
+}
+
+TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_t step, double lr) {
+  Backend& be = backend(model_.device());
+  be.set_step(step);  // before any capture or replay: the dropout masks of this step
+  if (forward_ && (graph_shape_ != x.shape() || graph_generation_ != be.memory_generation())) drop_graphs();
+  if (!forward_) {
+    // Capture only where an eager step at this shape has left every buffer in place.
+    if (warm_shape_ != x.shape() || warm_generation_ != be.memory_generation()) {
+      Result r = eager(x, batch, step, lr);
+      ++stats_.eager_steps;
+      warm_shape_ = x.shape();
+      warm_generation_ = be.memory_generation();
+      return r;
+    }
+    const Pass pass{Mode::train, seed_, step};
+    const Tensor* out = nullptr;
+    forward_ = capture(be, [&] {
+      model_.zero_grad();
+      out = &model_.forward(x, pass);
+    });
+    if (!forward_) {
+      ++stats_.eager_steps;
+      return eager(x, batch, step, lr);
+    }
+    graph_out_ = out;
+    graph_shape_ = x.shape();
+    graph_generation_ = be.memory_generation();
+  }
+  forward_->replay();
+  const Tensor& out = *graph_out_;
+  dout_.ensure(out.shape(), out.device());
+  Result r;
+  r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
+  if (be.memory_generation() != graph_generation_) {
+    // The loss allocated (a first call at this shape): no graph may be trusted now.
+    drop_graphs();
+    model_.backward(dout_);
+  } else {
+    if (!backward_) backward_ = capture(be, [&] { model_.backward(dout_); });
+    if (backward_) backward_->replay();
+    else model_.backward(dout_);
+  }
+  optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
+  r.correct = count_correct(out, batch);
+  if (backward_) ++stats_.replays;
+  else ++stats_.eager_steps;
   return r;
 }
 

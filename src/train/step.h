@@ -4,9 +4,16 @@
 //
 // The update is applied even when the loss is not finite: the trainer then stops without
 // saving, so the last good checkpoint is what remains.
+//
+// On a backend that can capture graphs (CUDA), the step is replayed from recorded graphs so
+// that small networks are not bound by kernel-launch overhead (see step.cpp): the same kernels
+// with the same arguments, so the same results as the eager step.
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "data/loader.h"
 #include "loss/loss.h"
 #include "model/model.h"
@@ -25,13 +32,41 @@ class TrainStep {
   // `step` counts optimizer steps since the start of the run (it keys the dropout masks).
   Result run(const Batch& batch, int64_t step, double lr);
 
+  // Graph replay on backends that support it: on by default unless KILN_CUDA_GRAPHS=0.
+  void set_graphs(bool enabled);
+  struct GraphStats {
+    int64_t captures = 0;      // graph pairs recorded
+    int64_t replays = 0;       // steps run from graphs
+    int64_t eager_steps = 0;   // steps run without (warm-up, shape changes, CPU)
+    std::string disabled;      // why graphs were switched off after failing, if they were
+  };
+  const GraphStats& graph_stats() const { return stats_; }
+
  private:
+  Result eager(const Tensor& x, const Batch& batch, int64_t step, double lr);
+  Result graphed(const Tensor& x, const Batch& batch, int64_t step, double lr);
+  template <class F>
+  std::unique_ptr<Graph> capture(Backend& be, F&& work);
+  void drop_graphs();
+  int64_t count_correct(const Tensor& out, const Batch& batch);
+
   Model& model_;
   Loss& loss_;
   Optimizer& optimizer_;
   uint64_t seed_;
   Tensor x_device_, dout_;
   std::vector<int32_t> pred_;
+
+  // Graphs: forward_ = zero_grad + model forward, backward_ = model backward. The loss (which
+  // reads the labels from the host and returns its value) and the optimizer (whose learning
+  // rate and bias corrections change every step) run eagerly between and after them.
+  bool graphs_ = true;
+  int failures_ = 0;
+  std::unique_ptr<Graph> forward_, backward_;
+  const Tensor* graph_out_ = nullptr;  // the model output the forward graph writes
+  Shape graph_shape_, warm_shape_;     // batch shapes of the graphs, and of the last eager step
+  uint64_t graph_generation_ = 0, warm_generation_ = 0;
+  GraphStats stats_;
 };
 
 }  // namespace kiln

@@ -13,9 +13,7 @@ using namespace kiln;
 namespace {
 
 Tensor random_input(const Model& m, int64_t n, uint64_t seed) {
-  std::vector<int64_t> d{n};
-  for (int64_t v : m.input_shape().dims()) d.push_back(v);
-  Tensor x{Shape(d)};
+  Tensor x{m.input_shape().batched(n)};
   Rng rng(seed);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<Real>(rng.uniform(-1, 1));
   return x;

@@ -49,6 +49,13 @@ std::vector<float>& shared_weights() {
   return w;
 }
 
+// Where each thread of a call left its accumulators: 2 slots per thread, kept like scratch().
+float** shared_accumulators(int threads) {
+  static thread_local std::vector<float*> slots;
+  if (slots.size() < static_cast<size_t>(2 * threads)) slots.resize(static_cast<size_t>(2 * threads));
+  return slots.data();
+}
+
 __mmask16 tail_mask(int64_t n) { return n >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
 // src (C, H, W) -> dst (C, H + 2 ph, W + 2 pw) with zeros around. With `mask_by`, each value
@@ -413,7 +420,8 @@ void conv2d_backward(const float* x, const float* w, const float* y, const float
   const int64_t KP = (d.K + kLanes - 1) / kLanes * kLanes;
   const int64_t accum_n = by_channels ? d.crs() * KP : d.crs() * d.K * kLanes;
   const int threads = d.N > 1 ? static_cast<int>(std::min<int64_t>(thread_count(), d.N)) : 1;
-  std::vector<float*> accums(static_cast<size_t>(threads)), bias_accums(static_cast<size_t>(threads));
+  float** accums = shared_accumulators(threads);
+  float** bias_accums = accums + threads;
   int used = 1;  // threads that ran: fewer than asked when the pool is busy or we are nested
   parallel_run([&](int t, int nt) {
     if (t == 0) used = nt;
@@ -423,8 +431,8 @@ void conv2d_backward(const float* x, const float* w, const float* y, const float
     float* bacc = scratch(kBias, bias_n);
     std::memset(accum, 0, static_cast<size_t>(accum_n) * sizeof(float));
     std::memset(bacc, 0, static_cast<size_t>(bias_n) * sizeof(float));
-    accums[static_cast<size_t>(t)] = accum;
-    bias_accums[static_cast<size_t>(t)] = bacc;
+    accums[t] = accum;
+    bias_accums[t] = bacc;
     const int64_t per = (d.N + nt - 1) / nt, n_begin = std::min(d.N, t * per), n_end = std::min(d.N, n_begin + per);
     const int64_t group = group_size(d);
     float* xg = scratch(kInput, group * d.C * Hp * Wp);
@@ -459,7 +467,7 @@ void conv2d_backward(const float* x, const float* w, const float* y, const float
       for (int64_t k = 0; k < d.K; ++k) {
         float s = 0;
         for (int t = 0; t < used; ++t) {
-          const float* a = accums[static_cast<size_t>(t)];
+          const float* a = accums[t];
           s += by_channels ? a[crs * KP + k] : hsum(a + (crs * d.K + k) * kLanes);
         }
         dw[k * CRS + crs] += s;
@@ -468,7 +476,7 @@ void conv2d_backward(const float* x, const float* w, const float* y, const float
   if (db)
     for (int64_t k = 0; k < d.K; ++k)
       for (int t = 0; t < used; ++t) {
-        const float* b = bias_accums[static_cast<size_t>(t)];
+        const float* b = bias_accums[t];
         db[k] += by_channels ? b[k] : hsum(b + k * kLanes);
       }
 }

@@ -98,7 +98,6 @@ SweepPlan plan_sweep(const std::string& file, const std::vector<std::string>& va
           Variant x;
           x.name = toml::find<std::string>(v, "name");
           x.overrides = toml::find_or<std::vector<std::string>>(v, "set", {});
-          x.values.emplace_back("variant", x.name);
           plan.variants.push_back(x);
         }
     } catch (const Error&) {

@@ -1,0 +1,93 @@
+// The vectorisable float exp, tanh and logistic function (backend/cpu/fast_math.h) against the
+// C library's, in ulps, over the whole useful range and at the edges; and the activation
+// kernels that use them against the reference formulas.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "backend/cpu/activation.h"
+#include "backend/cpu/fast_math.h"
+
+using namespace kiln;
+
+namespace {
+
+// Distance in units in the last place between two finite floats of the same sign, or across 0.
+int64_t ulps(float a, float b) {
+  auto key = [](float f) {
+    int32_t i;
+    std::memcpy(&i, &f, sizeof i);
+    return i < 0 ? int64_t{INT32_MIN} - i : int64_t{i};  // monotone in f
+  };
+  return std::llabs(key(a) - key(b));
+}
+
+// Every float step of `step` from lo to hi, and their negatives.
+std::vector<float> grid(float lo, float hi, float step) {
+  std::vector<float> v;
+  for (float x = lo; x <= hi; x += step) {
+    v.push_back(x);
+    v.push_back(-x);
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST(FastMath, ExpWithinThreeUlpsOfExpf) {
+  int64_t worst = 0;
+  for (float x : grid(0, 87, 0.0137f)) worst = std::max(worst, ulps(cpu::exp_fast(x), std::exp(x)));
+  EXPECT_LE(worst, 3);
+  EXPECT_EQ(cpu::exp_fast(0), 1.0f);
+  EXPECT_EQ(cpu::exp_fast(-1000), 0.0f);
+  EXPECT_TRUE(std::isfinite(cpu::exp_fast(88)));
+  EXPECT_TRUE(std::isnan(cpu::exp_fast(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST(FastMath, TanhWithinThreeUlpsOfTanhf) {
+  int64_t worst = 0;
+  // Fine steps through the polynomial and the switch at 0.625, coarser beyond.
+  for (float x : grid(0, 1, 1.0f / 4096)) worst = std::max(worst, ulps(cpu::tanh_fast(x), std::tanh(x)));
+  for (float x : grid(1, 20, 0.0071f)) worst = std::max(worst, ulps(cpu::tanh_fast(x), std::tanh(x)));
+  EXPECT_LE(worst, 3);
+  for (float tiny : {1e-30f, 1e-10f, 1e-5f}) EXPECT_FLOAT_EQ(cpu::tanh_fast(tiny), tiny);
+  EXPECT_EQ(cpu::tanh_fast(0), 0.0f);
+  EXPECT_EQ(cpu::tanh_fast(100), 1.0f);
+  EXPECT_EQ(cpu::tanh_fast(-1e30f), -1.0f);
+  EXPECT_TRUE(std::isnan(cpu::tanh_fast(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST(FastMath, SigmoidWithinThreeUlpsOfTheStableFormula) {
+  int64_t worst = 0;
+  for (float x : grid(0, 80, 0.0093f)) {
+    const double e = std::exp(-std::abs(static_cast<double>(x)));
+    const float ref = static_cast<float>(x >= 0 ? 1 / (1 + e) : e / (1 + e));
+    worst = std::max(worst, ulps(cpu::sigmoid_fast(x), ref));
+  }
+  EXPECT_LE(worst, 3);
+  EXPECT_EQ(cpu::sigmoid_fast(0), 0.5f);
+  EXPECT_EQ(cpu::sigmoid_fast(200), 1.0f);
+  EXPECT_EQ(cpu::sigmoid_fast(-200), 0.0f);
+}
+
+// The kernels, on odd lengths that leave vector tails, against the formulas element by element.
+TEST(Activation, KernelsMatchTheirFormulas) {
+  for (int64_t n : {1, 17, 1000, 70001}) {
+    std::vector<Real> x(static_cast<size_t>(n)), y(x.size()), dy(x.size()), dx(x.size());
+    for (int64_t i = 0; i < n; ++i) {
+      x[static_cast<size_t>(i)] = static_cast<Real>(std::sin(0.37 * static_cast<double>(i)) * 6);
+      dy[static_cast<size_t>(i)] = static_cast<Real>(std::cos(0.11 * static_cast<double>(i)));
+    }
+    cpu::tanh_forward(x.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[static_cast<size_t>(i)], std::tanh(x[static_cast<size_t>(i)]), 1e-6) << i;
+    cpu::tanh_backward(y.data(), dy.data(), dx.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(dx[i], dy[i] * (1 - y[i] * y[i]), 1e-6) << i;
+    cpu::sigmoid_forward(x.data(), y.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], 1 / (1 + std::exp(-static_cast<double>(x[i]))), 1e-6) << i;
+    cpu::sigmoid_backward(y.data(), dy.data(), dx.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(dx[i], dy[i] * y[i] * (1 - y[i]), 1e-6) << i;
+  }
+}

@@ -32,14 +32,17 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 using namespace kiln;
 
+// The convolutions take each path of the CPU backend: the direct kernels (1 -> 32, 32 -> 8), the
+// Winograd kernels (32 -> 32) and the im2col lowering (stride 2).
 TEST(SteadyState, ATrainingStepAllocatesNothing) {
   const std::string dir = kiln::testing::make_synthetic_idx("steady");
   for (const char* optimizer : {"sgd", "adam"}) {
     SCOPED_TRACE(optimizer);
     Experiment e = parse_experiment(
         "seed = 2\n[data]\ndataset = \"idx\"\ndir = \"" + dir +
-            "\"\n[model]\nlayers = [\"conv 8 3x3 pad=1\", \"relu\", \"maxpool 2\", \"conv 8 3x3 pad=1\", \"bn\", "
-            "\"relu\", \"dropout 0.2\", \"dense 16\", \"relu\", \"dense 4\"]\n[optimizer]\nname = \"" +
+            "\"\n[model]\nlayers = [\"conv 32 3x3 pad=1\", \"relu\", \"conv 32 3x3 pad=1\", \"relu\", "
+            "\"maxpool 2\", \"conv 8 3x3 pad=1\", \"bn\", \"relu\", \"conv 8 3x3 stride=2 pad=1\", \"relu\", "
+            "\"dropout 0.2\", \"dense 16\", \"relu\", \"dense 4\"]\n[optimizer]\nname = \"" +
             optimizer + "\"\nlr = 0.01\nmomentum = 0.0\n[train]\nbatch_size = 16\n",
         "steady.toml");
     Data data = load_data(e.data, e.seed);

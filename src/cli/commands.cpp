@@ -162,17 +162,10 @@ int eval(const std::vector<std::string>& args) {
   return 0;
 }
 
-// The per-sample input shape of a known dataset, without reading it.
-static Shape input_shape_of(const Experiment& e) {
-  if (e.data.dataset == "mnist" || e.data.dataset == "fashion-mnist") return Shape{1, 28, 28};
-  if (e.data.dataset == "cifar10") return Shape{3, 32, 32};
-  return load_data(e.data, e.seed).train.sample_shape();
-}
-
 int summary(const std::vector<std::string>& args) {
   Args a(args, {"set"}, {});
   Experiment e = experiment_from(a);
-  Model model = build_model_for(e, input_shape_of(e));
+  Model model = build_model_for(e, sample_shape_of(e));
   std::printf("%s (%s)\n\n%s", e.name.c_str(), e.source.c_str(), model.summary_table().c_str());
   return 0;
 }
@@ -180,7 +173,7 @@ int summary(const std::vector<std::string>& args) {
 int gradcheck(const std::vector<std::string>& args) {
   Args a(args, {"set", "batch"}, {});
   Experiment e = experiment_from(a);
-  Model model = build_model_for(e, input_shape_of(e));
+  Model model = build_model_for(e, sample_shape_of(e));
   auto loss = make_loss(e.loss);
   const int64_t n = std::stoll(a.one("batch", "4"));
   Tensor x{model.input_shape().batched(n)};

@@ -22,6 +22,8 @@ class Sequential : public Layer {
   size_t size() const { return layers_.size(); }
   Layer& operator[](size_t i) { return *layers_[i]; }
   const Layer& operator[](size_t i) const { return *layers_[i]; }
+  // Layer i is a ReLU folded into the conv before it (see fuse()): it computes nothing.
+  bool fused(size_t i) const { return fused_[i]; }
 
   std::string spec() const override;  // "a; b; c"
   Shape output_shape(const Shape& in) const override;

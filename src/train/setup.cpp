@@ -42,6 +42,12 @@ Data load_data(const DataConfig& cfg, uint64_t seed) {
   return d;
 }
 
+Shape sample_shape_of(const Experiment& e) {
+  if (e.data.dataset == "mnist" || e.data.dataset == "fashion-mnist") return Shape{1, 28, 28};
+  if (e.data.dataset == "cifar10") return Shape{3, 32, 32};
+  return load_data(e.data, e.seed).train.sample_shape();
+}
+
 Model build_model_for(const Experiment& e, const Shape& input) {
   try {
     return build_model(input, e.layers, e.seed);

@@ -16,6 +16,10 @@ struct Data {
 
 Data load_data(const DataConfig& cfg, uint64_t seed);
 
+// The per-sample input shape of the experiment's data: known without reading the files for
+// MNIST, Fashion-MNIST and CIFAR-10; read from them otherwise.
+Shape sample_shape_of(const Experiment& e);
+
 // Builds [model] layers for the given per-sample input shape; errors name the experiment file.
 Model build_model_for(const Experiment& e, const Shape& input);
 

@@ -15,8 +15,8 @@
 
 namespace kiln::cpu {
 
-// The whole convolution, as Conv2d calls it through the backend (the direct kernels of
-// conv_direct.h where they apply, else the lowering below):
+// The whole convolution, as Conv2d calls it through the backend (the fast kernels of
+// conv_winograd.h or conv_direct.h where they apply, see set_conv_path, else the lowering below):
 //   forward:  y = epilogue(conv(x, w) + b)                       (b may be null)
 //   backward: g = dy, masked by y > 0 under Epilogue::relu; then
 //             dx = conv_backward_data(g, w)  (overwritten; skipped when null)
@@ -29,9 +29,12 @@ void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy
 // The workspace bound of the lowering (bytes per chunk); returns the previous one. For tests
 // and benchmarks that need several chunks or other chunk sizes.
 int64_t set_conv_chunk_bytes(int64_t bytes);
-// Whether the direct kernels may be used (default true); returns the previous setting. Tests
-// compare both paths; benchmarks time both.
-bool set_conv_direct(bool enabled);
+// Which implementation the two calls above use: by default (automatic) the Winograd kernels of
+// conv_winograd.h where they apply, else the direct kernels of conv_direct.h where they apply,
+// else the lowering. Tests and benchmarks force one; a forced fast path that does not apply to
+// a shape falls back to the lowering. Returns the previous setting.
+enum class ConvPath { automatic, lowered, direct, winograd };
+ConvPath set_conv_path(ConvPath path);
 
 // x (N, C, H, W) -> cols (C*R*S, N*P*Q), overwriting.
 void im2col(const Real* x, Real* cols, const ConvDims& d);

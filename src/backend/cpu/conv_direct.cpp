@@ -3,9 +3,9 @@
 // supported() has checked the CPU.
 #include "backend/cpu/conv_direct.h"
 
+#include "backend/cpu/avx512.h"
+#include "backend/cpu/scratch.h"
 #include "backend/cpu/threads.h"
-
-#include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,7 +19,6 @@ namespace {
 // accumulators stay in registers only when those loops are unrolled, which GCC does on its own
 // at -O3 but not at -O2.
 
-constexpr int64_t kLanes = 16;
 // Samples per pass of the dL/dw kernels: as many (up to 8) as keep their padded inputs and
 // gradients within about half an L2.
 int64_t group_size(const ConvDims& d) {
@@ -27,21 +26,9 @@ int64_t group_size(const ConvDims& d) {
   return std::clamp<int64_t>((int64_t{512} << 10) / bytes, 1, 8);
 }
 
-// A per-thread scratch buffer, 64-byte aligned, grown on demand and kept (no allocation in the
-// steady state). Each of the kinds below is a separate buffer.
-enum Scratch { kInput, kGrad, kGradChannelsLast, kWeights, kAccum, kBias, kScratchKinds };
-
-float* scratch(Scratch kind, int64_t n) {
-  struct Buffers {
-    std::vector<float> v[kScratchKinds];
-  };
-  static thread_local Buffers bufs;
-  auto& b = bufs.v[kind];
-  if (static_cast<int64_t>(b.size()) < n + 2 * kLanes) b.assign(static_cast<size_t>(n + 2 * kLanes), 0.f);
-  // Align to 64 bytes inside the vector (its data is at least 16-byte aligned).
-  auto p = reinterpret_cast<uintptr_t>(b.data());
-  return reinterpret_cast<float*>((p + 63) / 64 * 64);
-}
+// Per-thread scratch buffers (scratch.h), one of each kind.
+enum Scratch { kInput, kGrad, kGradChannelsLast, kAccum, kBias, kScratchKinds };
+float* scratch(Scratch kind, int64_t n) { return thread_scratch<struct DirectConv, kScratchKinds>(kind, n); }
 
 // The weight repack of a call: made by the calling thread, read by every thread of the call.
 std::vector<float>& shared_weights() {
@@ -55,8 +42,6 @@ float** shared_accumulators(int threads) {
   if (slots.size() < static_cast<size_t>(2 * threads)) slots.resize(static_cast<size_t>(2 * threads));
   return slots.data();
 }
-
-__mmask16 tail_mask(int64_t n) { return n >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
 // src (C, H, W) -> dst (C, H + 2 ph, W + 2 pw) with zeros around. With `mask_by`, each value
 // is kept only where mask_by > 0 (the ReLU of a fused epilogue), and with `sums`, the kept values
@@ -306,32 +291,6 @@ void dwc_group(const float* gcl, int64_t KP, const float* xp, int64_t C, int64_t
         k0 += kLanes;
       }
     }
-}
-
-// r[i] = row i of a 16×16 block -> r[j] = column j: pairs interleaved within 128-bit lanes,
-// then 4×4 blocks of lanes exchanged (after step 2, s[4i + j] holds, in lane L, rows 4i..4i+3
-// of column 4L + j).
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-  }
-  for (int j = 0; j < 4; ++j) {
-    const __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
-    const __m512 v0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88), v1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
-    t[j] = _mm512_shuffle_f32x4(u0, v0, 0x88);
-    t[8 + j] = _mm512_shuffle_f32x4(u0, v0, 0xDD);
-    t[4 + j] = _mm512_shuffle_f32x4(u1, v1, 0x88);
-    t[12 + j] = _mm512_shuffle_f32x4(u1, v1, 0xDD);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
 // One sample's g in channels-last layout: gcl[pq, k] = dy[k, pq] (0 where a fused ReLU's output

@@ -1,0 +1,382 @@
+// Winograd F(4x4, 3x3) convolution kernels; the design and the math are in conv_winograd.h.
+// Compiled with AVX-512 enabled whatever the build's target (CMakeLists.txt), entered only after
+// supported() has checked the CPU.
+#include "backend/cpu/conv_winograd.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/cpu/avx512.h"
+#include "backend/cpu/scratch.h"
+#include "backend/cpu/threads.h"
+
+namespace kiln::cpu::winograd {
+
+namespace {
+
+// F(4x4, 3x3) from the interpolation points 0, ±1, ±2 and ∞ (Lavin & Gray): for a 1-D input d
+// of 6 and filter g of 3, y_i = Σ_j g_j d_{i+j} (i < 4) is Aᵀ [(G g) ⊙ (Bᵀ d)]; in 2-D each
+// transform is applied to the rows and to the columns.
+constexpr float kBt[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                             {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+constexpr float kG[6][3] = {{1.f / 4, 0, 0},
+                            {-1.f / 6, -1.f / 6, -1.f / 6},
+                            {-1.f / 6, 1.f / 6, -1.f / 6},
+                            {1.f / 24, 1.f / 12, 1.f / 6},
+                            {1.f / 24, -1.f / 12, 1.f / 6},
+                            {0, 0, 1}};
+constexpr float kAt[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+// The transposes, for the adjoint (backward) transforms.
+constexpr float kA[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {0, 0, 0, 1}};
+constexpr float kGt[3][6] = {{1.f / 4, -1.f / 6, -1.f / 6, 1.f / 24, 1.f / 24, 0},
+                             {0, -1.f / 6, 1.f / 6, 1.f / 12, -1.f / 12, 0},
+                             {0, -1.f / 6, -1.f / 6, 1.f / 6, 1.f / 6, 1}};
+constexpr int kTile = 4;    // outputs per tile side
+constexpr int kAlpha = 6;   // inputs per tile side
+constexpr int kXi = kAlpha * kAlpha;
+
+// Σ_l c[l] · v[l·stride], 16 lanes at a time, for a row c of one of the constant matrices above:
+// inlined with c known, the zeros drop out and ±1 become additions.
+template <int L>
+[[gnu::always_inline]] inline __m512 combine(const float* c, const __m512* v, int stride) {
+  __m512 acc = _mm512_setzero_ps();
+  bool any = false;
+  _Pragma("GCC unroll 8") for (int l = 0; l < L; ++l) {
+    const float k = c[l];
+    if (k == 0) continue;
+    const __m512 x = v[l * stride];
+    const __m512 term = k == 1 ? x : k == -1 ? -x : _mm512_set1_ps(k) * x;
+    acc = any ? acc + term : term;
+    any = true;
+  }
+  return acc;
+}
+
+// out (M×M) = T · in · Tᵀ for in (L×L), row-major arrays of registers: every transform here.
+template <int M, int L>
+[[gnu::always_inline]] inline void sandwich(const float (&T)[M][L], const __m512* in, __m512* out) {
+  __m512 tmp[M * L];  // T · in
+  _Pragma("GCC unroll 8") for (int i = 0; i < M; ++i)
+    _Pragma("GCC unroll 8") for (int j = 0; j < L; ++j) tmp[i * L + j] = combine<L>(T[i], in + j, L);
+  _Pragma("GCC unroll 8") for (int i = 0; i < M; ++i)
+    _Pragma("GCC unroll 8") for (int j = 0; j < M; ++j) out[i * M + j] = combine<L>(T[j], tmp + i * L, 1);
+}
+
+// How the output is cut into tiles, and the tiles into blocks (one thread's unit of work).
+struct Tiling {
+  int64_t TH, TW;       // tiles down and across a sample: ceil(P / 4), ceil(Q / 4)
+  int64_t rows;         // tile rows in the batch: N · TH
+  int64_t block_rows;   // tile rows per block
+  int64_t blocks;
+  int64_t block_tiles;  // tiles of a full block
+  int64_t Wt;           // input columns a tile row reads: 4·TW + 2
+};
+
+Tiling tiling(const ConvDims& d) {
+  Tiling t{};
+  t.TH = (d.P + kTile - 1) / kTile;
+  t.TW = (d.Q + kTile - 1) / kTile;
+  t.rows = d.N * t.TH;
+  // A block's V and M (36 · tiles · (C + K) floats) in about half an L2 (1 MB).
+  const int64_t tiles = std::clamp<int64_t>((int64_t{1} << 20) / (kXi * (d.C + d.K) * 4), 12, 256);
+  t.block_rows = std::clamp<int64_t>(tiles / t.TW, 1, t.rows);
+  t.blocks = (t.rows + t.block_rows - 1) / t.block_rows;
+  t.block_tiles = t.block_rows * t.TW;
+  t.Wt = kTile * t.TW + 2;
+  return t;
+}
+
+// Per-thread buffers (scratch.h).
+enum Slot { kRows, kV, kM, kTileRows, kFilters, kAccum, kSlots };
+float* scratch(Slot s, int64_t n) { return thread_scratch<struct WinogradConv, kSlots>(s, n); }
+
+// dst (rows, width, C) = rows h0 .. h0 + rows - 1 of src (C, H, W) channels last and shifted
+// right by `left` columns: dst[i, u, c] = src[c, h0 + i, u - left], zero outside src and where
+// mask_by (src's layout) is not positive. With sums, the kept values of channel c are added
+// into sums[c]. C is a multiple of 16: 16×16 blocks are transposed in registers.
+void to_channels_last_rows(const float* src, const float* mask_by, int64_t C, int64_t H, int64_t W, int64_t h0,
+                           int rows, int64_t left, int64_t width, float* dst, float* sums) {
+  const int64_t HW = H * W;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int i = 0; i < rows; ++i) {
+    float* out = dst + i * width * C;
+    const int64_t h = h0 + i;
+    if (h < 0 || h >= H) {
+      std::memset(out, 0, static_cast<size_t>(width * C) * sizeof(float));
+      continue;
+    }
+    const int64_t cols = std::min(W, width - left);  // the image columns that land in dst
+    std::memset(out, 0, static_cast<size_t>(left * C) * sizeof(float));
+    std::memset(out + (left + cols) * C, 0, static_cast<size_t>((width - left - cols) * C) * sizeof(float));
+    for (int64_t c0 = 0; c0 < C; c0 += kLanes) {
+      __m512 sum = zero;
+      for (int64_t w0 = 0; w0 < cols; w0 += kLanes) {
+        const int64_t n = std::min(kLanes, cols - w0);
+        const __mmask16 m = tail_mask(n);
+        __m512 r[16];
+        _Pragma("GCC unroll 16") for (int l = 0; l < 16; ++l) {
+          const int64_t at = (c0 + l) * HW + h * W + w0;
+          __mmask16 keep = m;
+          if (mask_by) keep &= _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, mask_by + at), zero, _CMP_GT_OQ);
+          r[l] = _mm512_maskz_loadu_ps(keep, src + at);
+        }
+        transpose16(r);
+        for (int64_t j = 0; j < n; ++j) {
+          _mm512_store_ps(out + (left + w0 + j) * C + c0, r[j]);
+          sum = sum + r[j];
+        }
+      }
+      if (sums) _mm512_storeu_ps(sums + c0, _mm512_loadu_ps(sums + c0) + sum);
+    }
+  }
+}
+
+// V[ξ, tx, c] (rows of stride C, ξ every vs floats) = (Bᵀ d B)[ξ] for the tiles tx of a tile row,
+// d the 6x6 window at column 4·tx of xr (6, Wt, C).
+void transform_inputs(const float* xr, int64_t Wt, int64_t TW, int64_t C, float* V, int64_t vs) {
+  for (int64_t tx = 0; tx < TW; ++tx)
+    for (int64_t c0 = 0; c0 < C; c0 += kLanes) {
+      __m512 dv[kXi], out[kXi];
+      _Pragma("GCC unroll 6") for (int i = 0; i < kAlpha; ++i)
+        _Pragma("GCC unroll 6") for (int j = 0; j < kAlpha; ++j)
+          dv[i * kAlpha + j] = _mm512_load_ps(xr + (i * Wt + kTile * tx + j) * C + c0);
+      sandwich<kAlpha, kAlpha>(kBt, dv, out);
+      _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) _mm512_store_ps(V + xi * vs + tx * C + c0, out[xi]);
+    }
+}
+
+// dM[ξ, tx, k] = (A g Aᵀ)[ξ] for the 4x4 tiles tx of gr (4, 4·TW, K): the adjoint of the
+// output transform.
+void transform_gradients(const float* gr, int64_t TW, int64_t K, float* dM, int64_t ms) {
+  const int64_t width = kTile * TW;
+  for (int64_t tx = 0; tx < TW; ++tx)
+    for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
+      __m512 gv[kTile * kTile], out[kXi];
+      _Pragma("GCC unroll 4") for (int i = 0; i < kTile; ++i)
+        _Pragma("GCC unroll 4") for (int j = 0; j < kTile; ++j)
+          gv[i * kTile + j] = _mm512_load_ps(gr + (i * width + kTile * tx + j) * K + k0);
+      sandwich<kAlpha, kTile>(kA, gv, out);
+      _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) _mm512_store_ps(dM + xi * ms + tx * K + k0, out[xi]);
+    }
+}
+
+// yr (4, 4·TW, K) = Aᵀ M A (+ bias, ReLU) for the tiles of a tile row, channels last.
+void transform_outputs(const float* M, int64_t ms, int64_t TW, int64_t K, const float* bias, bool relu, float* yr) {
+  const int64_t width = kTile * TW;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t tx = 0; tx < TW; ++tx)
+    for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
+      __m512 mv[kXi], out[kTile * kTile];
+      _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) mv[xi] = _mm512_load_ps(M + xi * ms + tx * K + k0);
+      sandwich<kTile, kAlpha>(kAt, mv, out);
+      const __m512 b = bias ? _mm512_loadu_ps(bias + k0) : zero;
+      _Pragma("GCC unroll 4") for (int i = 0; i < kTile; ++i)
+        _Pragma("GCC unroll 4") for (int j = 0; j < kTile; ++j) {
+          __m512 v = out[i * kTile + j] + b;
+          if (relu) v = _mm512_max_ps(v, zero);
+          _mm512_store_ps(yr + (i * width + kTile * tx + j) * K + k0, v);
+        }
+    }
+}
+
+// Output rows p0 .. p0 + 3 (those below P) of one sample, yn (K, P, Q), from yr (4, 4·TW, K).
+void store_rows(const float* yr, int64_t TW, int64_t K, int64_t P, int64_t Q, int64_t p0, float* yn) {
+  const int64_t width = kTile * TW;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t i = 0; i < kTile && p0 + i < P; ++i)
+    for (int64_t k0 = 0; k0 < K; k0 += kLanes)
+      for (int64_t q0 = 0; q0 < Q; q0 += kLanes) {
+        const int64_t n = std::min(kLanes, Q - q0);
+        __m512 r[16];
+        _Pragma("GCC unroll 16") for (int j = 0; j < 16; ++j) r[j] = j < n ? _mm512_load_ps(yr + (i * width + q0 + j) * K + k0) : zero;
+        transpose16(r);
+        _Pragma("GCC unroll 16") for (int l = 0; l < 16; ++l)
+          _mm512_mask_storeu_ps(yn + ((k0 + l) * P + p0 + i) * Q + q0, tail_mask(n), r[l]);
+      }
+}
+
+// c[i, 0:16·KV] (+)= Σ_r a[i·as + r·rs] · b[r·ldb + 0:16·KV] for i < TB: one register tile of a
+// GEMM, each loaded row of b used by TB broadcasts of a.
+template <int TB, int KV>
+void gemm_tile(const float* a, int64_t as, int64_t rs, int64_t R, const float* b, int64_t ldb, float* c, int64_t ldc,
+               bool accumulate) {
+  __m512 acc[TB][KV];
+  _Pragma("GCC unroll 8") for (int i = 0; i < TB; ++i)
+    _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v)
+      acc[i][v] = accumulate ? _mm512_load_ps(c + i * ldc + v * kLanes) : _mm512_setzero_ps();
+  for (int64_t r = 0; r < R; ++r) {
+    __m512 bv[KV];
+    _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) bv[v] = _mm512_load_ps(b + r * ldb + v * kLanes);
+    _Pragma("GCC unroll 8") for (int i = 0; i < TB; ++i) {
+      const __m512 av = _mm512_set1_ps(a[i * as + r * rs]);
+      _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+    }
+  }
+  _Pragma("GCC unroll 8") for (int i = 0; i < TB; ++i)
+    _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) _mm512_store_ps(c + i * ldc + v * kLanes, acc[i][v]);
+}
+
+template <int KV>
+void gemm_rows(int64_t tb, const float* a, int64_t as, int64_t rs, int64_t R, const float* b, int64_t ldb, float* c,
+               int64_t ldc, bool accumulate) {
+  switch (tb) {
+    case 6: return gemm_tile<6, KV>(a, as, rs, R, b, ldb, c, ldc, accumulate);
+    case 5: return gemm_tile<5, KV>(a, as, rs, R, b, ldb, c, ldc, accumulate);
+    case 4: return gemm_tile<4, KV>(a, as, rs, R, b, ldb, c, ldc, accumulate);
+    case 3: return gemm_tile<3, KV>(a, as, rs, R, b, ldb, c, ldc, accumulate);
+    case 2: return gemm_tile<2, KV>(a, as, rs, R, b, ldb, c, ldc, accumulate);
+    default: return gemm_tile<1, KV>(a, as, rs, R, b, ldb, c, ldc, accumulate);
+  }
+}
+
+// C (rows, cols) (+)= A (rows, R) · B (R, cols), A[i, r] at a[i·as + r·rs], B and C row-major
+// with cols a multiple of 16, in register tiles of 6 rows × 64 columns.
+void gemm(const float* a, int64_t as, int64_t rs, int64_t rows, int64_t R, const float* b, int64_t ldb, int64_t cols,
+          float* c, int64_t ldc, bool accumulate) {
+  for (int64_t k0 = 0; k0 < cols;) {
+    const int64_t left = (cols - k0) / kLanes, kv = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    for (int64_t i0 = 0; i0 < rows; i0 += 6) {
+      const int64_t tb = std::min<int64_t>(6, rows - i0);
+      const float* ai = a + i0 * as;
+      float* ci = c + i0 * ldc + k0;
+      if (kv == 4) gemm_rows<4>(tb, ai, as, rs, R, b + k0, ldb, ci, ldc, accumulate);
+      else if (kv == 2) gemm_rows<2>(tb, ai, as, rs, R, b + k0, ldb, ci, ldc, accumulate);
+      else gemm_rows<1>(tb, ai, as, rs, R, b + k0, ldb, ci, ldc, accumulate);
+    }
+    k0 += kv * kLanes;
+  }
+}
+
+// U (36, in, out): U[ξ, c, k] = (G w[k, c] Gᵀ)[ξ] for w (K, C, 3, 3); with flip, the filters of
+// the dL/dx convolution, input channels k and output channels c: U[ξ, k, c] = (G rot180(w[k, c]) Gᵀ)[ξ].
+void transform_filters(const float* w, int64_t K, int64_t C, bool flip, float* U) {
+  const int64_t in = flip ? K : C, out = flip ? C : K;
+  // Lane l of a register is output channel o0 + l: w[(k·C + c)·9 + rs] is lanes C·9 apart for
+  // k = o0 + l (forward) and 9 apart for c = o0 + l (flipped).
+  alignas(64) int lane_offsets[16];
+  for (int l = 0; l < 16; ++l) lane_offsets[l] = static_cast<int>(l * (flip ? 9 : C * 9));
+  const __m512i offsets = _mm512_load_si512(lane_offsets);
+  parallel_for(in, in * out > 4096, [&](int64_t i_begin, int64_t i_end) {
+    for (int64_t i = i_begin; i < i_end; ++i)
+      for (int64_t o0 = 0; o0 < out; o0 += kLanes) {
+        const float* base = flip ? w + (i * C + o0) * 9 : w + (o0 * C + i) * 9;
+        __m512 g[9], u[kXi];
+        _Pragma("GCC unroll 9") for (int rs = 0; rs < 9; ++rs)
+          g[rs] = _mm512_i32gather_ps(offsets, base + (flip ? 8 - rs : rs), 4);
+        sandwich<kAlpha, 3>(kG, g, u);
+        _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) _mm512_store_ps(U + (xi * in + i) * out + o0, u[xi]);
+      }
+  });
+}
+
+// dw[k, c] += Gᵀ dU[·, c, k] G, dU summed over `count` accumulators `stride` floats apart, each
+// (36, C, K): the adjoint of the filter transform.
+void add_filter_gradients(const float* dU, int count, int64_t stride, int64_t C, int64_t K, float* dw) {
+  parallel_for(C, C * K > 4096, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c)
+      for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
+        __m512 u[kXi], g[9];
+        _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) {
+          const float* at = dU + (xi * C + c) * K + k0;
+          u[xi] = _mm512_load_ps(at);
+          for (int t = 1; t < count; ++t) u[xi] = u[xi] + _mm512_load_ps(at + t * stride);
+        }
+        sandwich<3, kAlpha>(kGt, u, g);
+        alignas(64) float lanes[9][16];
+        for (int rs = 0; rs < 9; ++rs) _mm512_store_ps(lanes[rs], g[rs]);
+        for (int64_t l = 0; l < kLanes; ++l)
+          for (int rs = 0; rs < 9; ++rs) dw[((k0 + l) * C + c) * 9 + rs] += lanes[rs][l];
+      }
+  });
+}
+
+// y (N, K, P, Q) = the convolution of x (masked by mask_by where given) with the transformed
+// filters U (+ bias, ReLU), block by block: inputs -> V, 36 GEMMs -> M, M -> outputs.
+void forward_tiles(const float* x, const float* mask_by, const float* U, const float* bias, float* y,
+                   const ConvDims& d, bool relu) {
+  const Tiling t = tiling(d);
+  const int64_t vs = t.block_tiles * d.C, ms = t.block_tiles * d.K, xn = d.C * d.H * d.W;
+  parallel_for(t.blocks, t.blocks > 1, [&](int64_t b_begin, int64_t b_end) {
+    float* xr = scratch(kRows, kAlpha * t.Wt * d.C);
+    float* V = scratch(kV, kXi * vs);
+    float* M = scratch(kM, kXi * ms);
+    float* yr = scratch(kTileRows, kTile * kTile * t.TW * d.K);
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      const int64_t r0 = b * t.block_rows, r1 = std::min(t.rows, r0 + t.block_rows), tiles = (r1 - r0) * t.TW;
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / t.TH, ty = r % t.TH;
+        to_channels_last_rows(x + n * xn, mask_by ? mask_by + n * xn : nullptr, d.C, d.H, d.W, kTile * ty - d.pad,
+                              kAlpha, d.pad, t.Wt, xr, nullptr);
+        transform_inputs(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
+      }
+      for (int xi = 0; xi < kXi; ++xi)  // M_ξ (tiles, K) = V_ξ (tiles, C) · U_ξ (C, K)
+        gemm(V + xi * vs, d.C, 1, tiles, d.C, U + xi * d.C * d.K, d.K, d.K, M + xi * ms, d.K, false);
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / t.TH, ty = r % t.TH;
+        transform_outputs(M + (r - r0) * t.TW * d.K, ms, t.TW, d.K, bias, relu, yr);
+        store_rows(yr, t.TW, d.K, d.P, d.Q, kTile * ty, y + n * d.K * d.pq());
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool supported(const ConvDims& d) {
+  static const bool cpu_ok = __builtin_cpu_supports("avx512f");
+  return cpu_ok && d.R == 3 && d.S == 3 && d.stride == 1 && d.pad <= 2 && d.C % kLanes == 0 && d.K % kLanes == 0 &&
+         d.C > 0 && d.K > 0 && d.N > 0 && d.P > 0 && d.Q > 0;
+}
+
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
+  float* U = scratch(kFilters, kXi * d.C * d.K);
+  transform_filters(w, d.K, d.C, false, U);
+  forward_tiles(x, nullptr, U, b, y, d, epilogue == Epilogue::relu);
+}
+
+void conv2d_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
+                     const ConvDims& d, Epilogue epilogue) {
+  const float* mask = epilogue == Epilogue::relu ? y : nullptr;  // g = dy [y > 0]
+  if (dx) {
+    // dx (N, C, H, W) = g (N, K, P, Q) convolved with the rotated filters, padded by 2 - pad.
+    float* U = scratch(kFilters, kXi * d.C * d.K);
+    transform_filters(w, d.K, d.C, true, U);
+    forward_tiles(dy, mask, U, nullptr, dx, conv_dims(d.N, d.K, d.P, d.Q, d.C, 3, 3, 1, 2 - d.pad), false);
+  }
+  // dw and db: each thread sums dU (36, C, K) and Σ g (K) over its blocks of tiles.
+  const Tiling t = tiling(d);
+  const int64_t vs = t.block_tiles * d.C, ms = t.block_tiles * d.K, xn = d.C * d.H * d.W, gn = d.K * d.pq();
+  const int64_t per_thread = kXi * d.C * d.K + d.K;
+  const int threads = static_cast<int>(std::min<int64_t>(thread_count(), t.blocks));
+  float* accum = scratch(kAccum, threads * per_thread);
+  int used = 1;  // threads that ran: fewer than asked when the pool is busy or we are nested
+  parallel_run([&](int ti, int nt) {
+    if (ti == 0) used = nt;
+    float* dU = accum + ti * per_thread;
+    float* sums = dU + kXi * d.C * d.K;
+    std::memset(dU, 0, static_cast<size_t>(per_thread) * sizeof(float));
+    float* xr = scratch(kRows, kAlpha * t.Wt * d.C);
+    float* V = scratch(kV, kXi * vs);
+    float* dM = scratch(kM, kXi * ms);
+    float* gr = scratch(kTileRows, kTile * kTile * t.TW * d.K);
+    for (int64_t b = t.blocks * ti / nt; b < t.blocks * (ti + 1) / nt; ++b) {
+      const int64_t r0 = b * t.block_rows, r1 = std::min(t.rows, r0 + t.block_rows), tiles = (r1 - r0) * t.TW;
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / t.TH, ty = r % t.TH;
+        to_channels_last_rows(x + n * xn, nullptr, d.C, d.H, d.W, kTile * ty - d.pad, kAlpha, d.pad, t.Wt, xr, nullptr);
+        transform_inputs(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
+        to_channels_last_rows(dy + n * gn, mask ? mask + n * gn : nullptr, d.K, d.P, d.Q, kTile * ty, kTile, 0,
+                              kTile * t.TW, gr, sums);
+        transform_gradients(gr, t.TW, d.K, dM + (r - r0) * t.TW * d.K, ms);
+      }
+      for (int xi = 0; xi < kXi; ++xi)  // dU_ξ (C, K) += V_ξ (tiles, C)ᵀ · dM_ξ (tiles, K)
+        gemm(V + xi * vs, 1, d.C, d.C, tiles, dM + xi * ms, d.K, d.K, dU + xi * d.C * d.K, d.K, true);
+    }
+  }, threads);
+  add_filter_gradients(accum, used, per_thread, d.C, d.K, dw);
+  if (db)
+    for (int64_t k = 0; k < d.K; ++k)
+      for (int ti = 0; ti < used; ++ti) db[k] += accum[ti * per_thread + kXi * d.C * d.K + k];
+}
+
+}  // namespace kiln::cpu::winograd

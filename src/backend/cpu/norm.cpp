@@ -290,7 +290,9 @@ void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* sc
   const uint64_t base = static_cast<uint64_t>(step) << 32;
   const Real keep = Real(1) / (Real(1) - p);
   const double pd = p;
-  parallel_for(n, n > kParallelMin / 8, [&](int64_t i_begin, int64_t i_end) {
+  // By value: a capture by reference would be a conditional load (stores to scale may alias it),
+  // which keeps GCC from vectorising the loop.
+  parallel_for(n, n > kParallelMin / 8, [=](int64_t i_begin, int64_t i_end) {
 #pragma omp simd
     for (int64_t i = i_begin; i < i_end; ++i) {
       scale[i] = hash_uniform(seed, stream, base ^ static_cast<uint64_t>(i)) >= pd ? keep : Real(0);

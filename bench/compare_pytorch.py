@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """kiln against PyTorch on the same machine, nets, data, batch sizes and thread count.
 
-    bench/compare_pytorch.py [--threads N] [--reps 3] [--seconds 5] [--quick] [--out docs/performance.md]
+    bench/compare_pytorch.py [--threads N] [--reps 5] [--seconds 5] [--quick] [--out docs/performance.md]
 
 Installs Debian's python3-torch if it is missing, builds kiln (Release, with the benchmarks),
 builds CIFAR-10's binary files from ../shared/datasets/cifar10-jpg if needed, measures the
@@ -99,7 +99,7 @@ def measure(label, cfg, data, batch, mode, args):
     torch_cmd = f"{PY} bench/torch_speed.py {cfg} --threads {args.threads} --seconds {args.seconds} --mode {mode} --batch {batch}"
     if "vgg" in cfg:
         torch_cmd += " --channels-last"  # PyTorch's fast path for this net on the CPU
-    kiln, torch, torch_nb1, rss = [], [], [], {"kiln": 0, "pytorch": 0}
+    kiln, torch, ratios, rss = [], [], [], {"kiln": 0, "pytorch": 0}
     flops = 0
     for rep in range(args.reps):
         k = run_json(kiln_cmd, clean_env())
@@ -107,13 +107,17 @@ def measure(label, cfg, data, batch, mode, args):
         t2 = run_json(torch_cmd, clean_env())
         kiln.append(k["images_per_s"])
         torch.append(max(t1["images_per_s"], t2["images_per_s"]))
+        ratios.append(kiln[-1] / torch[-1])
         flops = k["forward_flops_per_image"]
         rss["kiln"] = max(rss["kiln"], k["peak_rss_mb"])
         rss["pytorch"] = max(rss["pytorch"], t1["peak_rss_mb"], t2["peak_rss_mb"])
         print(f"  {label:16s} {mode:5s} batch {batch:4d}  rep {rep + 1}: kiln {k['images_per_s']:9.1f}  "
               f"pytorch {t1['images_per_s']:9.1f} / {t2['images_per_s']:9.1f} img/s", flush=True)
+    # The machine's speed drifts over minutes (docs/performance.md): each rep's ratio compares runs
+    # made seconds apart, and their median is the figure quoted, with its range.
     return {"label": label, "mode": mode, "batch": batch, "kiln": statistics.median(kiln),
-            "pytorch": statistics.median(torch), "flops": flops, "rss": rss}
+            "pytorch": statistics.median(torch), "ratio": statistics.median(ratios), "ratio_range": (min(ratios), max(ratios)),
+            "flops": flops, "rss": rss}
 
 
 def machine():
@@ -156,7 +160,8 @@ def write(rows, peak, m, args, nets):
              f"on {time.strftime('%Y-%m-%d')}. Rerun it to regenerate this file.", "",
              f"- Machine: {m['cpu']}, {m['cores']} cores ({m['isa']}), Linux {m['kernel']}",
              f"- Threads: {args.threads} for both; kiln {m['kiln']}; PyTorch {m['torch']} (Debian python3-torch)",
-             f"- sgemm peak (2048³, {args.threads} threads, OpenBLAS through kiln): **{peak:.0f} GFLOP/s**",
+             f"- sgemm peak (2048³, {args.threads} threads, OpenBLAS through kiln): **{peak[0]:.0f} GFLOP/s** before the "
+             f"runs, {peak[1]:.0f} after",
              "- Same experiment files (nets, optimizers), same data files (real MNIST, CIFAR-10 from "
              "../shared/datasets), same batch sizes; augmentation off on both sides. kiln trains through its own "
              "loader (shuffling, normalisation on a background thread); PyTorch slices shuffled batches from a "
@@ -164,15 +169,19 @@ def write(rows, peak, m, args, nets):
              "the better of OPENBLAS_NUM_THREADS=1 and unset, and the VGG net runs channels-last on its side "
              "(4x faster there than NCHW).",
              "- GFLOP/s counts 3 × the forward FLOPs per trained image (forward, dL/dx, dL/dw) and 1 × per "
-             "inferred image, the FLOPs of direct convolution; the share is of the sgemm peak. kiln's Winograd "
+             "inferred image, the FLOPs of direct convolution; the share is of the higher sgemm figure. kiln's Winograd "
              "kernels (3x3 convolutions from 32 channels: the VGG net) do a quarter of those multiplications, so "
              "their effective rate can pass the peak.", "",
+             "- kiln / PyTorch is the median over the reps of each rep's ratio (kiln and PyTorch measured seconds "
+             "apart), with the lowest and highest rep in brackets: this machine's speed drifts by tens of per cent "
+             "over minutes, so ratios are steadier than the images/s beside them.", "",
              "| net | mode | batch | kiln img/s | PyTorch img/s | kiln / PyTorch | kiln GFLOP/s (% of peak) | "
              "peak RSS kiln / PyTorch (MB) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         gf = r["kiln"] * r["flops"] * (3 if r["mode"] == "train" else 1) / 1e9
+        lo, hi = r["ratio_range"]
         lines.append(f"| {r['label']} | {r['mode']} | {r['batch']} | {r['kiln']:,.0f} | {r['pytorch']:,.0f} | "
-                     f"**{r['kiln'] / r['pytorch']:.2f}×** | {gf:.0f} ({100 * gf / peak:.0f}%) | "
+                     f"**{r['ratio']:.2f}×** ({lo:.2f}-{hi:.2f}) | {gf:.0f} ({100 * gf / max(peak):.0f}%) | "
                      f"{r['rss']['kiln']:.0f} / {r['rss']['pytorch']:.0f} |")
     table_end = len(lines)
     lines += layer_lines(nets)
@@ -185,7 +194,7 @@ def write(rows, peak, m, args, nets):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--quick", action="store_true", help="one rep of 1 s each (a smoke run)")
     ap.add_argument("--only", default="", help="run only nets whose label contains this")
@@ -204,7 +213,9 @@ def main():
         if args.only in label:
             rows.append(measure(label, cfg, data, 1000, "infer", args))
     nets = layer_times(args)
-    write(rows, peak, machine(), args, nets)
+    after = sgemm_peak(args.threads)
+    print(f"sgemm peak after the runs: {after:.0f} GFLOP/s")
+    write(rows, (peak, after), machine(), args, nets)
 
 
 if __name__ == "__main__":

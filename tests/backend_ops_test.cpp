@@ -50,7 +50,6 @@
 #include "backend/cuda/conv_plan.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/element.h"
-#include "backend/cuda/hash.h"
 #endif
 
 using namespace kiln;
@@ -870,14 +869,6 @@ TEST(BackendNoGpu, TrainingOnCudaIsAnError) {
 
 #ifdef KILN_WITH_CUDA
 // Host-side checks of CUDA-backend code that need no GPU.
-TEST(BackendCudaHost, DropoutHashIsTheCpus) {
-  Rng rng(5);
-  for (int i = 0; i < 10000; ++i) {
-    const uint64_t seed = rng.next_u64(), stream = rng.below(100), counter = rng.next_u64();
-    ASSERT_EQ(cuda::hash_uniform(seed, stream, counter), hash_uniform(seed, stream, counter));
-  }
-}
-
 // The CUDA backend's convolution plan (conv_plan.h), run on the host with the kernels' own
 // per-element code (element.h) and a naive column-major GEMM in place of cuBLAS: the CUDA
 // algorithm, index arithmetic and GEMM transposes checked against the CPU's direct

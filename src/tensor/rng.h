@@ -9,6 +9,8 @@
 #include <array>
 #include <cstdint>
 
+#include "tensor/hash.h"  // splitmix64, hash_uniform
+
 namespace kiln {
 
 class Rng {
@@ -25,18 +27,5 @@ class Rng {
  private:
   std::array<uint64_t, 4> s_;
 };
-
-// Inline so that loops drawing one number per element (dropout masks) vectorise.
-inline uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-// Uniform in [0, 1) from (seed, stream, counter).
-inline double hash_uniform(uint64_t seed, uint64_t stream, uint64_t counter) {
-  uint64_t h = splitmix64(seed ^ splitmix64(stream ^ splitmix64(counter)));
-  return static_cast<double>(h >> 11) * 0x1.0p-53;
-}
 
 }  // namespace kiln

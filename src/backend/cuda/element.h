@@ -9,9 +9,9 @@
 
 #include <cstdint>
 
-#include "backend/cuda/hash.h"
 #include "backend/dims.h"
 #include "backend/update_rules.h"
+#include "tensor/hash.h"
 
 namespace kiln::cuda {
 

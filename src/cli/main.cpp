@@ -22,7 +22,9 @@ usage:
   kiln eval RUN|CHECKPOINT [--data DIR] [--threads N] [--device cpu|cuda]
                          test loss and accuracy, confusion matrix, per-class precision/recall/F1
   kiln summary FILE      per-layer table: output shape, parameters, FLOPs
-  kiln gradcheck FILE    check the model's backward pass against finite differences
+  kiln gradcheck FILE [--batch N]
+                         check the model's backward pass against central differences, in
+                         double precision (kiln-f64); minutes for large nets
   kiln report RUN        (re)write RUN/report.html
   kiln sweep FILE [--vary KEY=V1,V2,...]... [--set KEY=VALUE]... [--runs DIR]
                          run a grid of variants and compare them

@@ -8,6 +8,16 @@
 //     |g_i - n_i| <= atol + rtol * max(|g_i|, |n_i|).
 // Taking the best step absorbs both truncation error (h too large) and round-off (h too small).
 // Layers are checked through L = Σ r ⊙ f(x) with a fixed random r, so dL/dy = r.
+//
+// Kinks. Where L is not differentiable within ±h (a ReLU input or two max-pool candidates that
+// the nudge carries across each other) the difference quotient measures a mix of two slopes. In
+// a large network some pre-activation lies that close to a kink for most h (batch-normalised
+// ReLU inputs crowd around 0), so such elements fail for reasons that are not bugs. They show
+// themselves by quotients that change with h: a wrong gradient gives quotients that agree with
+// each other (L is smooth there) and not with g. An element that fails with no two adjacent
+// steps agreeing is counted as "not smooth" instead of failed when kinks_fail is false (the
+// `kiln gradcheck` command); the tests keep the default, where it fails. A check that sets aside
+// more than half its elements is not passed.
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,11 +34,13 @@ struct GradCheckOptions {
   double atol = sizeof(Real) == 8 ? 1e-8 : 1e-3;
   int64_t max_elements = 200;  // per tensor; larger tensors are sampled (seeded)
   uint64_t seed = 1;
+  bool kinks_fail = true;      // false: a failing element whose quotients disagree is "not smooth"
 };
 
 struct GradCheckResult {
   bool ok = true;
   int64_t checked = 0, failed = 0;
+  int64_t not_smooth = 0;  // failing elements set aside as kinks (kinks_fail = false only)
   double max_error = 0;  // worst |g - n| / (atol + rtol max(|g|,|n|)); ≤ 1 passes
   std::string worst;     // "weight[17]: analytic 0.12, numeric 0.34"
   std::string report() const;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the shipped experiments and sweeps for real and writes docs/results.md.
 
-    bench/results.py [--kiln build/kiln] [--runs runs/results] [--only NAME] [--skip-sweeps]
+    bench/results.py [--kiln build/kiln] [--runs runs/results] [--only NAME] [--skip-sweeps] [--page]
 
 Each finished run's numbers are kept in RUNS/results.json, and the page is written from all of
 them: `--only NAME` reruns the experiments and sweeps whose file names contain NAME and keeps
@@ -14,7 +14,6 @@ kiln printed it. Needs MNIST and CIFAR-10 from ../shared/datasets (CIFAR-10's bi
 built into .data/cifar10 if missing) and Fashion-MNIST from Debian's dataset-fashion-mnist.
 """
 import argparse
-import csv
 import json
 import glob
 import os
@@ -22,6 +21,8 @@ import platform
 import subprocess
 import sys
 import time
+
+from kiln_run import kiln_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,16 +51,9 @@ def newest(pattern):
 
 
 def train(kiln, runs, cfg):
-    cmd = [kiln, "train", cfg, "--runs", runs, "--no-progress"]
     t0 = time.time()
-    out = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True)
+    run_dir, rows = kiln_train([kiln, "train", cfg, "--runs", runs, "--no-progress"], ROOT, env())
     wall = time.time() - t0
-    sys.stdout.write(out.stdout)
-    if out.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr}")
-    run_dir = next(l.split(": ", 1)[1] for l in out.stdout.splitlines() if l.startswith("run folder: "))
-    with open(os.path.join(ROOT, run_dir, "metrics.csv")) as f:
-        rows = list(csv.DictReader(f))
     return {"cmd": "kiln train " + cfg, "dir": run_dir, "rows": rows, "wall": wall, "rev": revision(),
             "date": time.strftime("%Y-%m-%d")}
 
@@ -95,17 +89,18 @@ def main():
     ap.add_argument("--runs", default="runs/results")
     ap.add_argument("--only", default="")
     ap.add_argument("--skip-sweeps", action="store_true")
+    ap.add_argument("--page", action="store_true", help="only rewrite the page from the numbers kept")
     ap.add_argument("--out", default="docs/results.md")
     a = ap.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".data/cifar10/test_batch.bin")):
         subprocess.run("../shared/datasets/cifar10-jpg/make-cifar10-bin.sh .data/cifar10", shell=True, cwd=ROOT, check=True)
     store = os.path.join(ROOT, a.runs, "results.json")
     done = json.load(open(store)) if os.path.exists(store) else {}
-    for name, cfg, target in RUNS:
+    for name, cfg, target in [] if a.page else RUNS:
         if a.only in cfg:
             done[cfg] = train(a.kiln, a.runs, cfg)
             json.dump(done, open(store, "w"), indent=1)
-    for f in [] if a.skip_sweeps else SWEEPS:
+    for f in [] if a.skip_sweeps or a.page else SWEEPS:
         if a.only in f:
             done[f] = sweep(a.kiln, a.runs, f)
             json.dump(done, open(store, "w"), indent=1)
@@ -127,8 +122,9 @@ def main():
         final, best = float(rows[-1]["test_acc"]), max(float(x["test_acc"]) for x in rows)
         secs = sum(float(x["seconds"]) for x in rows)
         ok = "" if target is None else ("met" if final >= target else "**missed**")
+        took = f"{secs:.0f} s" if secs < 600 else f"{secs / 60:.0f} min"
         lines.append(f"| {name} | `{r['cmd']}` | {len(rows)} | {100 * final:.2f}% | {100 * best:.2f}% | "
-                     f"{float(rows[-1]['test_loss']):.4f} | {secs:.0f} s | "
+                     f"{float(rows[-1]['test_loss']):.4f} | {took} | "
                      f"{'' if target is None else f'≥ {100 * target:.1f}%'} | {ok} | {r.get('rev', '')} |")
     for s in sweeps:
         lines += ["", f"## `{s['cmd']}`", "",

@@ -18,7 +18,6 @@ The nets and targets are the CUDA issue's: the seed MNIST CNN on Fashion-MNIST a
 and 64, the VGG-style CIFAR-10 net at batch 512.
 """
 import argparse
-import csv
 import glob
 import json
 import os
@@ -29,6 +28,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from kiln_run import kiln_train  # noqa: E402
 PACK = os.path.join(ROOT, ".gpu")
 DEPS = "/tmp/kiln-gpu-deps"
 BUILD = os.path.join(ROOT, "build", "gpu")
@@ -87,13 +88,7 @@ def kiln_run(cfg, data, batch, epochs):
     runs = os.path.join(BUILD, "runs")
     cmd = (f"{BUILD}/kiln train {cfg} --device cuda --runs {runs} --no-progress --set 'data.dir=\"{data}\"' "
            f"--set train.batch_size={batch}" + (f" --set train.epochs={epochs}" if epochs else ""))
-    out = subprocess.run(cmd, shell=True, cwd=ROOT, capture_output=True, text=True)
-    sys.stdout.write(out.stdout)
-    if out.returncode != 0:
-        sys.exit(f"failed: {cmd}\n{out.stderr}")
-    run_dir = next(l.split(": ", 1)[1] for l in out.stdout.splitlines() if l.startswith("run folder: "))
-    with open(os.path.join(ROOT, run_dir, "metrics.csv")) as f:
-        rows = list(csv.DictReader(f))
+    _, rows = kiln_train(cmd, ROOT)
     return [float(r["seconds"]) for r in rows], float(rows[-1]["test_acc"])
 
 

@@ -1,9 +1,10 @@
-// Winograd F(4x4, 3x3) convolution kernels; the design and the math are in conv_winograd.h.
+// Winograd F(4x4, 3x3) and F(4x4, 5x5) convolution kernels; the design and the math are in conv_winograd.h.
 // Compiled with AVX-512 enabled whatever the build's target (CMakeLists.txt), entered only after
 // supported() has checked the CPU.
 #include "backend/cpu/conv_winograd.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "backend/cpu/avx512.h"
@@ -14,52 +15,180 @@ namespace kiln::cpu::winograd {
 
 namespace {
 
-// F(4x4, 3x3) from the interpolation points 0, ±1, ±2 and ∞ (Lavin & Gray): for a 1-D input d
-// of 6 and filter g of 3, y_i = Σ_j g_j d_{i+j} (i < 4) is Aᵀ [(G g) ⊙ (Bᵀ d)]; in 2-D each
-// transform is applied to the rows and to the columns.
-constexpr float kBt[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-                             {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
-constexpr float kG[6][3] = {{1.f / 4, 0, 0},
-                            {-1.f / 6, -1.f / 6, -1.f / 6},
-                            {-1.f / 6, 1.f / 6, -1.f / 6},
-                            {1.f / 24, 1.f / 12, 1.f / 6},
-                            {1.f / 24, -1.f / 12, 1.f / 6},
-                            {0, 0, 1}};
-constexpr float kAt[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
-// The transposes, for the adjoint (backward) transforms.
-constexpr float kA[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {0, 0, 0, 1}};
-constexpr float kGt[3][6] = {{1.f / 4, -1.f / 6, -1.f / 6, 1.f / 24, 1.f / 24, 0},
-                             {0, -1.f / 6, 1.f / 6, 1.f / 12, -1.f / 12, 0},
-                             {0, -1.f / 6, -1.f / 6, 1.f / 6, 1.f / 6, 1}};
-constexpr int kTile = 4;    // outputs per tile side
-constexpr int kAlpha = 6;   // inputs per tile side
-constexpr int kXi = kAlpha * kAlpha;
-
-// Σ_l c[l] · v[l·stride], 16 lanes at a time, for a row c of one of the constant matrices above:
-// inlined with c known, the zeros drop out and ±1 become additions.
-template <int L>
-[[gnu::always_inline]] inline __m512 combine(const float* c, const __m512* v, int stride) {
-  __m512 acc = _mm512_setzero_ps();
-  bool any = false;
-  _Pragma("GCC unroll 8") for (int l = 0; l < L; ++l) {
-    const float k = c[l];
-    if (k == 0) continue;
-    const __m512 x = v[l * stride];
-    const __m512 term = k == 1 ? x : k == -1 ? -x : _mm512_set1_ps(k) * x;
-    acc = any ? acc + term : term;
-    any = true;
-  }
-  return acc;
+// F(4x4, r x r) from the interpolation points 0, ±1, ±2 (and ±1/2 for r = 5) and ∞ (Lavin &
+// Gray; Cook-Toom): for a 1-D input d of α = r + 3 and a filter g of r, y_i = Σ_j g_j d_{i+j}
+// (i < 4) is Aᵀ [(G g) ⊙ (Bᵀ d)]; in 2-D each transform is applied to the rows and to the
+// columns. Aᵀ[i][j] = p_j^i, G[j][k] = p_j^k / Π_{l≠j} (p_j - p_l), and Bᵀ follows from
+// the identity; the matrices were generated with exact fractions and checked on random integers.
+template <int M, int L>
+struct Matrix {
+  static constexpr int rows = M, cols = L;
+  float v[M][L];
+};
+template <int M, int L>
+constexpr Matrix<L, M> transposed(const Matrix<M, L>& t) {
+  Matrix<L, M> out{};
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < L; ++j) out.v[j][i] = t.v[i][j];
+  return out;
 }
 
-// out (M×M) = T · in · Tᵀ for in (L×L), row-major arrays of registers: every transform here.
-template <int M, int L>
-[[gnu::always_inline]] inline void sandwich(const float (&T)[M][L], const __m512* in, __m512* out) {
-  __m512 tmp[M * L];  // T · in
-  _Pragma("GCC unroll 8") for (int i = 0; i < M; ++i)
-    _Pragma("GCC unroll 8") for (int j = 0; j < L; ++j) tmp[i * L + j] = combine<L>(T[i], in + j, L);
-  _Pragma("GCC unroll 8") for (int i = 0; i < M; ++i)
-    _Pragma("GCC unroll 8") for (int j = 0; j < M; ++j) out[i * M + j] = combine<L>(T[j], tmp + i * L, 1);
+struct F4x3 {
+  static constexpr int r = 3;
+  static constexpr Matrix<6, 6> Bt{{{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}}};
+  static constexpr Matrix<6, 3> G{{{1.f / 4, 0, 0},
+                                    {-1.f / 6, -1.f / 6, -1.f / 6},
+                                    {-1.f / 6, 1.f / 6, -1.f / 6},
+                                    {1.f / 24, 1.f / 12, 1.f / 6},
+                                    {1.f / 24, -1.f / 12, 1.f / 6},
+                                    {0, 0, 1}}};
+  static constexpr Matrix<4, 6> At{{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+};
+
+// The points of F(6x6, 3x3): its 21/4 and 17/4 in Bᵀ, and 1/90 in G, make it the least exact
+// of the two (the bound in conv_pool_test.cpp).
+struct F4x5 {
+  static constexpr int r = 5;
+  static constexpr Matrix<8, 8> Bt{{
+      {1, 0, -21.f / 4, 0, 21.f / 4, 0, -1, 0},          {0, 1, 1, -17.f / 4, -17.f / 4, 1, 1, 0},
+      {0, -1, 1, 17.f / 4, -17.f / 4, -1, 1, 0},         {0, 1.f / 2, 1.f / 4, -5.f / 2, -5.f / 4, 2, 1, 0},
+      {0, -1.f / 2, 1.f / 4, 5.f / 2, -5.f / 4, -2, 1, 0}, {0, 2, 4, -5.f / 2, -5, 1.f / 2, 1, 0},
+      {0, -2, 4, 5.f / 2, -5, -1.f / 2, 1, 0},           {0, -1, 0, 21.f / 4, 0, -21.f / 4, 0, 1}}};
+  static constexpr Matrix<8, 5> G{{{1, 0, 0, 0, 0},
+                                    {-2.f / 9, -2.f / 9, -2.f / 9, -2.f / 9, -2.f / 9},
+                                    {-2.f / 9, 2.f / 9, -2.f / 9, 2.f / 9, -2.f / 9},
+                                    {1.f / 90, 1.f / 45, 2.f / 45, 4.f / 45, 8.f / 45},
+                                    {1.f / 90, -1.f / 45, 2.f / 45, -4.f / 45, 8.f / 45},
+                                    {32.f / 45, 16.f / 45, 8.f / 45, 4.f / 45, 2.f / 45},
+                                    {32.f / 45, -16.f / 45, 8.f / 45, -4.f / 45, 2.f / 45},
+                                    {0, 0, 0, 0, 1}}};
+  static constexpr Matrix<4, 8> At{{{1, 1, 1, 1, 1, 1, 1, 0},
+                                     {0, 1, -1, 2, -2, 1.f / 2, -1.f / 2, 0},
+                                     {0, 1, 1, 4, 4, 1.f / 4, 1.f / 4, 0},
+                                     {0, 1, -1, 8, -8, 1.f / 8, -1.f / 8, 1}}};
+};
+
+constexpr int kTile = 4;  // outputs per tile side
+
+// The sizes of F(4x4, r x r) and the transposes, for the adjoint (backward) transforms.
+template <class F>
+struct Winograd : F {
+  static constexpr int alpha = kTile + F::r - 1;  // inputs per tile side
+  static constexpr int xi = alpha * alpha;        // tile positions ξ: one GEMM each
+  static constexpr int rr = F::r * F::r;
+  static constexpr Matrix<alpha, kTile> A = transposed(F::At);
+  static constexpr Matrix<F::r, alpha> Gt = transposed(F::G);
+};
+
+// Applying a transform T (M×L, one of the matrices above) to L registers of 16 lanes, inlined
+// with T known so that its zeros drop out and ±1 become additions. The points come in pairs ±p,
+// which the plan below finds in T and uses, halving the multiplications: where row i + 1 of T
+// is row i with its odd columns negated (Bᵀ, A), the two outputs are e ± o, with e and o the
+// sums over the even and over the odd columns; where column j + 1 is column j with its odd
+// rows negated (Aᵀ), v_j ± v_{j+1} is formed once and each row takes one of the two.
+template <const auto& T>
+struct Plan {
+  static constexpr int M = T.rows, L = T.cols;
+  static constexpr auto paired_rows = [] {
+    std::array<bool, M> pair{};
+    for (int i = 0; i + 1 < M; ++i) {
+      bool mirrored = !(i > 0 && pair[i - 1]), odd = false;
+      for (int j = 0; j < L; ++j) {
+        mirrored = mirrored && T.v[i + 1][j] == (j % 2 ? -T.v[i][j] : T.v[i][j]);
+        odd = odd || (j % 2 && T.v[i][j] != 0);
+      }
+      pair[i] = mirrored && odd;
+    }
+    return pair;
+  }();
+  static constexpr bool by_rows = [] {
+    for (bool p : paired_rows)
+      if (p) return true;
+    return false;
+  }();
+  static constexpr auto paired_cols = [] {
+    std::array<bool, L> pair{};
+    for (int j = 0; j + 1 < L; ++j) {
+      bool mirrored = !(j > 0 && pair[j - 1]), odd = false;
+      for (int i = 0; i < M; ++i) {
+        mirrored = mirrored && T.v[i][j + 1] == (i % 2 ? -T.v[i][j] : T.v[i][j]);
+        odd = odd || (i % 2 && T.v[i][j] != 0);
+      }
+      pair[j] = !by_rows && mirrored && odd;
+    }
+    return pair;
+  }();
+};
+
+// Σ k·x over the terms added, with no operation for a term whose k is 0.
+struct Sum {
+  __m512 v = _mm512_setzero_ps();
+  bool any = false;
+  [[gnu::always_inline]] void add(float k, __m512 x) {
+    if (k == 0) return;
+    const __m512 term = k == 1 ? x : k == -1 ? -x : _mm512_set1_ps(k) * x;
+    v = any ? v + term : term;
+    any = true;
+  }
+  [[gnu::always_inline]] __m512 get() const { return v; }
+};
+
+// out[i·os] = Σ_j T[i][j] · in[j·is].
+template <const auto& T>
+[[gnu::always_inline]] inline void apply(const __m512* in, int is, __m512* out, int os) {
+  using P = Plan<T>;
+  if constexpr (P::by_rows) {
+    _Pragma("GCC unroll 8") for (int i = 0; i < P::M; ++i) {
+      if (i > 0 && P::paired_rows[i - 1]) continue;  // done with row i - 1
+      Sum even, odd;
+      _Pragma("GCC unroll 8") for (int j = 0; j < P::L; j += 2) {
+        even.add(T.v[i][j], in[j * is]);
+        if (j + 1 < P::L) odd.add(T.v[i][j + 1], in[(j + 1) * is]);
+      }
+      if (P::paired_rows[i]) {
+        out[i * os] = even.get() + odd.get();
+        out[(i + 1) * os] = even.get() - odd.get();
+      } else {
+        out[i * os] = odd.any ? even.get() + odd.get() : even.get();
+      }
+    }
+  } else {
+    __m512 v[P::L];  // v_j, or v_j + v_{j+1} and v_j - v_{j+1} for a pair starting at j
+    _Pragma("GCC unroll 8") for (int j = 0; j < P::L; ++j) {
+      if (P::paired_cols[j]) {
+        v[j] = in[j * is] + in[(j + 1) * is];
+      } else if (j > 0 && P::paired_cols[j - 1]) {
+        v[j] = in[(j - 1) * is] - in[j * is];
+      } else {
+        v[j] = in[j * is];
+      }
+    }
+    _Pragma("GCC unroll 8") for (int i = 0; i < P::M; ++i) {
+      Sum sum;
+      _Pragma("GCC unroll 8") for (int j = 0; j < P::L; ++j) {
+        if (P::paired_cols[j]) sum.add(T.v[i][j], v[j + i % 2]);
+        else if (!(j > 0 && P::paired_cols[j - 1])) sum.add(T.v[i][j], v[j]);
+      }
+      out[i * os] = sum.get();
+    }
+  }
+}
+
+// out (M×M) = T · in · Tᵀ for in (L×L): every transform here. load(i, j) gives in[i][j] and
+// store(i, j, v) takes out[i][j], so that the callers' layouts need no staging arrays.
+template <const auto& T, class Load, class Store>
+[[gnu::always_inline]] inline void sandwich(Load load, Store store) {
+  constexpr int M = T.rows, L = T.cols;
+  __m512 in[L * L], tmp[M * L];  // in, T · in
+  _Pragma("GCC unroll 8") for (int i = 0; i < L; ++i)
+    _Pragma("GCC unroll 8") for (int j = 0; j < L; ++j) in[i * L + j] = load(i, j);
+  _Pragma("GCC unroll 8") for (int j = 0; j < L; ++j) apply<T>(in + j, L, tmp + j, L);
+  _Pragma("GCC unroll 8") for (int i = 0; i < M; ++i) {
+    __m512 row[M];
+    apply<T>(tmp + i * L, 1, row, 1);
+    _Pragma("GCC unroll 8") for (int j = 0; j < M; ++j) store(i, j, row[j]);
+  }
 }
 
 // How the output is cut into tiles, and the tiles into blocks (one thread's unit of work).
@@ -69,20 +198,21 @@ struct Tiling {
   int64_t block_rows;   // tile rows per block
   int64_t blocks;
   int64_t block_tiles;  // tiles of a full block
-  int64_t Wt;           // input columns a tile row reads: 4·TW + 2
+  int64_t Wt;           // input columns a tile row reads: 4·TW + r - 1
 };
 
+template <class W>
 Tiling tiling(const ConvDims& d) {
   Tiling t{};
   t.TH = (d.P + kTile - 1) / kTile;
   t.TW = (d.Q + kTile - 1) / kTile;
   t.rows = d.N * t.TH;
-  // A block's V and M (36 · tiles · (C + K) floats) in about half an L2 (1 MB).
-  const int64_t tiles = std::clamp<int64_t>((int64_t{1} << 20) / (kXi * (d.C + d.K) * 4), 12, 256);
+  // A block's V and M (α² · tiles · (C + K) floats) in about half an L2 (1 MB).
+  const int64_t tiles = std::clamp<int64_t>((int64_t{1} << 20) / (W::xi * (d.C + d.K) * 4), 12, 256);
   t.block_rows = std::clamp<int64_t>(tiles / t.TW, 1, t.rows);
   t.blocks = (t.rows + t.block_rows - 1) / t.block_rows;
   t.block_tiles = t.block_rows * t.TW;
-  t.Wt = kTile * t.TW + 2;
+  t.Wt = kTile * t.TW + W::r - 1;
   return t;
 }
 
@@ -132,50 +262,48 @@ void to_channels_last_rows(const float* src, const float* mask_by, int64_t C, in
 }
 
 // V[ξ, tx, c] (rows of stride C, ξ every vs floats) = (Bᵀ d B)[ξ] for the tiles tx of a tile row,
-// d the 6x6 window at column 4·tx of xr (6, Wt, C).
+// d the α×α window at column 4·tx of xr (α, Wt, C).
+template <class W>
 void transform_inputs(const float* xr, int64_t Wt, int64_t TW, int64_t C, float* V, int64_t vs) {
   for (int64_t tx = 0; tx < TW; ++tx)
     for (int64_t c0 = 0; c0 < C; c0 += kLanes) {
-      __m512 dv[kXi], out[kXi];
-      _Pragma("GCC unroll 6") for (int i = 0; i < kAlpha; ++i)
-        _Pragma("GCC unroll 6") for (int j = 0; j < kAlpha; ++j)
-          dv[i * kAlpha + j] = _mm512_load_ps(xr + (i * Wt + kTile * tx + j) * C + c0);
-      sandwich<kAlpha, kAlpha>(kBt, dv, out);
-      _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) _mm512_store_ps(V + xi * vs + tx * C + c0, out[xi]);
+      const float* d = xr + kTile * tx * C + c0;
+      float* v = V + tx * C + c0;
+      sandwich<W::Bt>([&](int i, int j) { return _mm512_load_ps(d + (i * Wt + j) * C); },
+                      [&](int i, int j, __m512 x) { _mm512_store_ps(v + (i * W::alpha + j) * vs, x); });
     }
 }
 
 // dM[ξ, tx, k] = (A g Aᵀ)[ξ] for the 4x4 tiles tx of gr (4, 4·TW, K): the adjoint of the
 // output transform.
+template <class W>
 void transform_gradients(const float* gr, int64_t TW, int64_t K, float* dM, int64_t ms) {
   const int64_t width = kTile * TW;
   for (int64_t tx = 0; tx < TW; ++tx)
     for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
-      __m512 gv[kTile * kTile], out[kXi];
-      _Pragma("GCC unroll 4") for (int i = 0; i < kTile; ++i)
-        _Pragma("GCC unroll 4") for (int j = 0; j < kTile; ++j)
-          gv[i * kTile + j] = _mm512_load_ps(gr + (i * width + kTile * tx + j) * K + k0);
-      sandwich<kAlpha, kTile>(kA, gv, out);
-      _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) _mm512_store_ps(dM + xi * ms + tx * K + k0, out[xi]);
+      const float* g = gr + kTile * tx * K + k0;
+      float* dm = dM + tx * K + k0;
+      sandwich<W::A>([&](int i, int j) { return _mm512_load_ps(g + (i * width + j) * K); },
+                     [&](int i, int j, __m512 x) { _mm512_store_ps(dm + (i * W::alpha + j) * ms, x); });
     }
 }
 
 // yr (4, 4·TW, K) = Aᵀ M A (+ bias, ReLU) for the tiles of a tile row, channels last.
+template <class W>
 void transform_outputs(const float* M, int64_t ms, int64_t TW, int64_t K, const float* bias, bool relu, float* yr) {
   const int64_t width = kTile * TW;
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t tx = 0; tx < TW; ++tx)
     for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
-      __m512 mv[kXi], out[kTile * kTile];
-      _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) mv[xi] = _mm512_load_ps(M + xi * ms + tx * K + k0);
-      sandwich<kTile, kAlpha>(kAt, mv, out);
+      const float* m = M + tx * K + k0;
+      float* y = yr + kTile * tx * K + k0;
       const __m512 b = bias ? _mm512_loadu_ps(bias + k0) : zero;
-      _Pragma("GCC unroll 4") for (int i = 0; i < kTile; ++i)
-        _Pragma("GCC unroll 4") for (int j = 0; j < kTile; ++j) {
-          __m512 v = out[i * kTile + j] + b;
-          if (relu) v = _mm512_max_ps(v, zero);
-          _mm512_store_ps(yr + (i * width + kTile * tx + j) * K + k0, v);
-        }
+      sandwich<W::At>([&](int i, int j) { return _mm512_load_ps(m + (i * W::alpha + j) * ms); },
+                      [&](int i, int j, __m512 x) {
+                        x = x + b;
+                        if (relu) x = _mm512_max_ps(x, zero);
+                        _mm512_store_ps(y + (i * width + j) * K, x);
+                      });
     }
 }
 
@@ -247,136 +375,159 @@ void gemm(const float* a, int64_t as, int64_t rs, int64_t rows, int64_t R, const
   }
 }
 
-// U (36, in, out): U[ξ, c, k] = (G w[k, c] Gᵀ)[ξ] for w (K, C, 3, 3); with flip, the filters of
+// U (α², in, out): U[ξ, c, k] = (G w[k, c] Gᵀ)[ξ] for w (K, C, r, r); with flip, the filters of
 // the dL/dx convolution, input channels k and output channels c: U[ξ, k, c] = (G rot180(w[k, c]) Gᵀ)[ξ].
+template <class W>
 void transform_filters(const float* w, int64_t K, int64_t C, bool flip, float* U) {
   const int64_t in = flip ? K : C, out = flip ? C : K;
-  // Lane l of a register is output channel o0 + l: w[(k·C + c)·9 + rs] is lanes C·9 apart for
-  // k = o0 + l (forward) and 9 apart for c = o0 + l (flipped).
+  // Lane l of a register is output channel o0 + l: w[(k·C + c)·r² + rs] is lanes C·r² apart for
+  // k = o0 + l (forward) and r² apart for c = o0 + l (flipped).
+  constexpr int rr = W::rr;
   alignas(64) int lane_offsets[16];
-  for (int l = 0; l < 16; ++l) lane_offsets[l] = static_cast<int>(l * (flip ? 9 : C * 9));
+  for (int l = 0; l < 16; ++l) lane_offsets[l] = static_cast<int>(l * (flip ? rr : C * rr));
   const __m512i offsets = _mm512_load_si512(lane_offsets);
   parallel_for(in, in * out > 4096, [&](int64_t i_begin, int64_t i_end) {
     for (int64_t i = i_begin; i < i_end; ++i)
       for (int64_t o0 = 0; o0 < out; o0 += kLanes) {
-        const float* base = flip ? w + (i * C + o0) * 9 : w + (o0 * C + i) * 9;
-        __m512 g[9], u[kXi];
-        _Pragma("GCC unroll 9") for (int rs = 0; rs < 9; ++rs)
-          g[rs] = _mm512_i32gather_ps(offsets, base + (flip ? 8 - rs : rs), 4);
-        sandwich<kAlpha, 3>(kG, g, u);
-        _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) _mm512_store_ps(U + (xi * in + i) * out + o0, u[xi]);
+        const float* base = flip ? w + (i * C + o0) * rr : w + (o0 * C + i) * rr;
+        __m512 g[rr];
+        _Pragma("GCC unroll 25") for (int rs = 0; rs < rr; ++rs)
+          g[rs] = _mm512_i32gather_ps(offsets, base + (flip ? rr - 1 - rs : rs), 4);
+        float* u = U + i * out + o0;
+        sandwich<W::G>([&](int a, int b) { return g[a * W::r + b]; },
+                       [&](int a, int b, __m512 x) { _mm512_store_ps(u + (a * W::alpha + b) * in * out, x); });
       }
   });
 }
 
 // dw[k, c] += Gᵀ dU[·, c, k] G, dU summed over `count` accumulators `stride` floats apart, each
-// (36, C, K): the adjoint of the filter transform.
+// (α², C, K): the adjoint of the filter transform.
+template <class W>
 void add_filter_gradients(const float* dU, int count, int64_t stride, int64_t C, int64_t K, float* dw) {
   parallel_for(C, C * K > 4096, [&](int64_t c_begin, int64_t c_end) {
     for (int64_t c = c_begin; c < c_end; ++c)
       for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
-        __m512 u[kXi], g[9];
-        _Pragma("GCC unroll 36") for (int xi = 0; xi < kXi; ++xi) {
+        constexpr int rr = W::rr;
+        __m512 u[W::xi], g[rr];
+        _Pragma("GCC unroll 64") for (int xi = 0; xi < W::xi; ++xi) {
           const float* at = dU + (xi * C + c) * K + k0;
           u[xi] = _mm512_load_ps(at);
           for (int t = 1; t < count; ++t) u[xi] = u[xi] + _mm512_load_ps(at + t * stride);
         }
-        sandwich<3, kAlpha>(kGt, u, g);
-        alignas(64) float lanes[9][16];
-        for (int rs = 0; rs < 9; ++rs) _mm512_store_ps(lanes[rs], g[rs]);
+        sandwich<W::Gt>([&](int a, int b) { return u[a * W::alpha + b]; },
+                        [&](int a, int b, __m512 x) { g[a * W::r + b] = x; });
+        alignas(64) float lanes[rr][16];
+        for (int rs = 0; rs < rr; ++rs) _mm512_store_ps(lanes[rs], g[rs]);
         for (int64_t l = 0; l < kLanes; ++l)
-          for (int rs = 0; rs < 9; ++rs) dw[((k0 + l) * C + c) * 9 + rs] += lanes[rs][l];
+          for (int rs = 0; rs < rr; ++rs) dw[((k0 + l) * C + c) * rr + rs] += lanes[rs][l];
       }
   });
 }
 
 // y (N, K, P, Q) = the convolution of x (masked by mask_by where given) with the transformed
-// filters U (+ bias, ReLU), block by block: inputs -> V, 36 GEMMs -> M, M -> outputs.
+// filters U (+ bias, ReLU), block by block: inputs -> V, α² GEMMs -> M, M -> outputs.
+template <class W>
 void forward_tiles(const float* x, const float* mask_by, const float* U, const float* bias, float* y,
                    const ConvDims& d, bool relu) {
-  const Tiling t = tiling(d);
+  const Tiling t = tiling<W>(d);
   const int64_t vs = t.block_tiles * d.C, ms = t.block_tiles * d.K, xn = d.C * d.H * d.W;
   parallel_for(t.blocks, t.blocks > 1, [&](int64_t b_begin, int64_t b_end) {
-    float* xr = scratch(kRows, kAlpha * t.Wt * d.C);
-    float* V = scratch(kV, kXi * vs);
-    float* M = scratch(kM, kXi * ms);
+    float* xr = scratch(kRows, W::alpha * t.Wt * d.C);
+    float* V = scratch(kV, W::xi * vs);
+    float* M = scratch(kM, W::xi * ms);
     float* yr = scratch(kTileRows, kTile * kTile * t.TW * d.K);
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t r0 = b * t.block_rows, r1 = std::min(t.rows, r0 + t.block_rows), tiles = (r1 - r0) * t.TW;
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / t.TH, ty = r % t.TH;
         to_channels_last_rows(x + n * xn, mask_by ? mask_by + n * xn : nullptr, d.C, d.H, d.W, kTile * ty - d.pad,
-                              kAlpha, d.pad, t.Wt, xr, nullptr);
-        transform_inputs(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
+                              W::alpha, d.pad, t.Wt, xr, nullptr);
+        transform_inputs<W>(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
       }
-      for (int xi = 0; xi < kXi; ++xi)  // M_ξ (tiles, K) = V_ξ (tiles, C) · U_ξ (C, K)
+      for (int xi = 0; xi < W::xi; ++xi)  // M_ξ (tiles, K) = V_ξ (tiles, C) · U_ξ (C, K)
         gemm(V + xi * vs, d.C, 1, tiles, d.C, U + xi * d.C * d.K, d.K, d.K, M + xi * ms, d.K, false);
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / t.TH, ty = r % t.TH;
-        transform_outputs(M + (r - r0) * t.TW * d.K, ms, t.TW, d.K, bias, relu, yr);
+        transform_outputs<W>(M + (r - r0) * t.TW * d.K, ms, t.TW, d.K, bias, relu, yr);
         store_rows(yr, t.TW, d.K, d.P, d.Q, kTile * ty, y + n * d.K * d.pq());
       }
     }
   });
 }
 
-}  // namespace
-
-bool supported(const ConvDims& d) {
-  static const bool cpu_ok = __builtin_cpu_supports("avx512f");
-  return cpu_ok && d.R == 3 && d.S == 3 && d.stride == 1 && d.pad <= 2 && d.C % kLanes == 0 && d.K % kLanes == 0 &&
-         d.C > 0 && d.K > 0 && d.N > 0 && d.P > 0 && d.Q > 0;
+template <class W>
+void forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
+  float* U = scratch(kFilters, W::xi * d.C * d.K);
+  transform_filters<W>(w, d.K, d.C, false, U);
+  forward_tiles<W>(x, nullptr, U, b, y, d, epilogue == Epilogue::relu);
 }
 
-void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
-  float* U = scratch(kFilters, kXi * d.C * d.K);
-  transform_filters(w, d.K, d.C, false, U);
-  forward_tiles(x, nullptr, U, b, y, d, epilogue == Epilogue::relu);
-}
-
-void conv2d_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
-                     const ConvDims& d, Epilogue epilogue) {
+template <class W>
+void backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
+              const ConvDims& d, Epilogue epilogue) {
   const float* mask = epilogue == Epilogue::relu ? y : nullptr;  // g = dy [y > 0]
   if (dx) {
-    // dx (N, C, H, W) = g (N, K, P, Q) convolved with the rotated filters, padded by 2 - pad.
-    float* U = scratch(kFilters, kXi * d.C * d.K);
-    transform_filters(w, d.K, d.C, true, U);
-    forward_tiles(dy, mask, U, nullptr, dx, conv_dims(d.N, d.K, d.P, d.Q, d.C, 3, 3, 1, 2 - d.pad), false);
+    // dx (N, C, H, W) = g (N, K, P, Q) convolved with the rotated filters, padded by r - 1 - pad.
+    float* U = scratch(kFilters, W::xi * d.C * d.K);
+    transform_filters<W>(w, d.K, d.C, true, U);
+    forward_tiles<W>(dy, mask, U, nullptr, dx, conv_dims(d.N, d.K, d.P, d.Q, d.C, W::r, W::r, 1, W::r - 1 - d.pad),
+                     false);
   }
-  // dw and db: each thread sums dU (36, C, K) and Σ g (K) over its blocks of tiles.
-  const Tiling t = tiling(d);
+  // dw and db: each thread sums dU (α², C, K) and Σ g (K) over its blocks of tiles.
+  const Tiling t = tiling<W>(d);
   const int64_t vs = t.block_tiles * d.C, ms = t.block_tiles * d.K, xn = d.C * d.H * d.W, gn = d.K * d.pq();
-  const int64_t per_thread = kXi * d.C * d.K + d.K;
+  const int64_t per_thread = W::xi * d.C * d.K + d.K;
   const int threads = static_cast<int>(std::min<int64_t>(thread_count(), t.blocks));
   float* accum = scratch(kAccum, threads * per_thread);
   int used = 1;  // threads that ran: fewer than asked when the pool is busy or we are nested
   parallel_run([&](int ti, int nt) {
     if (ti == 0) used = nt;
     float* dU = accum + ti * per_thread;
-    float* sums = dU + kXi * d.C * d.K;
+    float* sums = dU + W::xi * d.C * d.K;
     std::memset(dU, 0, static_cast<size_t>(per_thread) * sizeof(float));
-    float* xr = scratch(kRows, kAlpha * t.Wt * d.C);
-    float* V = scratch(kV, kXi * vs);
-    float* dM = scratch(kM, kXi * ms);
+    float* xr = scratch(kRows, W::alpha * t.Wt * d.C);
+    float* V = scratch(kV, W::xi * vs);
+    float* dM = scratch(kM, W::xi * ms);
     float* gr = scratch(kTileRows, kTile * kTile * t.TW * d.K);
     for (int64_t b = t.blocks * ti / nt; b < t.blocks * (ti + 1) / nt; ++b) {
       const int64_t r0 = b * t.block_rows, r1 = std::min(t.rows, r0 + t.block_rows), tiles = (r1 - r0) * t.TW;
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / t.TH, ty = r % t.TH;
-        to_channels_last_rows(x + n * xn, nullptr, d.C, d.H, d.W, kTile * ty - d.pad, kAlpha, d.pad, t.Wt, xr, nullptr);
-        transform_inputs(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
+        to_channels_last_rows(x + n * xn, nullptr, d.C, d.H, d.W, kTile * ty - d.pad, W::alpha, d.pad, t.Wt, xr,
+                              nullptr);
+        transform_inputs<W>(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
         to_channels_last_rows(dy + n * gn, mask ? mask + n * gn : nullptr, d.K, d.P, d.Q, kTile * ty, kTile, 0,
                               kTile * t.TW, gr, sums);
-        transform_gradients(gr, t.TW, d.K, dM + (r - r0) * t.TW * d.K, ms);
+        transform_gradients<W>(gr, t.TW, d.K, dM + (r - r0) * t.TW * d.K, ms);
       }
-      for (int xi = 0; xi < kXi; ++xi)  // dU_ξ (C, K) += V_ξ (tiles, C)ᵀ · dM_ξ (tiles, K)
+      for (int xi = 0; xi < W::xi; ++xi)  // dU_ξ (C, K) += V_ξ (tiles, C)ᵀ · dM_ξ (tiles, K)
         gemm(V + xi * vs, 1, d.C, d.C, tiles, dM + xi * ms, d.K, d.K, dU + xi * d.C * d.K, d.K, true);
     }
   }, threads);
-  add_filter_gradients(accum, used, per_thread, d.C, d.K, dw);
+  add_filter_gradients<W>(accum, used, per_thread, d.C, d.K, dw);
   if (db)
     for (int64_t k = 0; k < d.K; ++k)
-      for (int ti = 0; ti < used; ++ti) db[k] += accum[ti * per_thread + kXi * d.C * d.K + k];
+      for (int ti = 0; ti < used; ++ti) db[k] += accum[ti * per_thread + W::xi * d.C * d.K + k];
+}
+
+}  // namespace
+
+bool supported(const ConvDims& d) {
+  static const bool cpu_ok = __builtin_cpu_supports("avx512f");
+  const bool shape = d.R == d.S && (d.R == 3 || d.R == 5) && d.stride == 1 && d.pad <= d.R - 1;
+  return cpu_ok && shape && d.C % kLanes == 0 && d.K % kLanes == 0 && d.C > 0 && d.K > 0 && d.N > 0 && d.P > 0 &&
+         d.Q > 0;
+}
+
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
+  if (d.R == 5) return forward<Winograd<F4x5>>(x, w, b, y, d, epilogue);
+  forward<Winograd<F4x3>>(x, w, b, y, d, epilogue);
+}
+
+void conv2d_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
+                     const ConvDims& d, Epilogue epilogue) {
+  if (d.R == 5) return backward<Winograd<F4x5>>(x, w, y, dy, dx, dw, db, d, epilogue);
+  backward<Winograd<F4x3>>(x, w, y, dy, dx, dw, db, d, epilogue);
 }
 
 }  // namespace kiln::cpu::winograd

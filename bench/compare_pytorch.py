@@ -170,8 +170,9 @@ def write(rows, peak, m, args, nets):
              "(the layout PyTorch's oneDNN convolutions prefer on the CPU; `bench/torch_speed.py` times either).",
              "- GFLOP/s counts 3 × the forward FLOPs per trained image (forward, dL/dx, dL/dw) and 1 × per "
              "inferred image, the FLOPs of direct convolution; the share is of the higher sgemm figure. kiln's Winograd "
-             "kernels (3x3 convolutions from 32 channels: the VGG net) do a quarter of those multiplications, so "
-             "their effective rate can pass the peak.",
+             "kernels do a quarter of those multiplications in 3x3 convolutions from 32 channels (the VGG net) and "
+             "a sixth in 5x5 ones from 16 (the seed CNNs' second layer), so their effective rate can pass the "
+             "peak.",
              "- kiln / PyTorch is the median over the reps of each rep's ratio (kiln and PyTorch measured seconds "
              "apart), with the lowest and highest rep in brackets: this machine's speed drifts by tens of per cent "
              "over minutes, so ratios are steadier than the images/s beside them.", "",

@@ -73,8 +73,9 @@ def sweep(kiln, runs, file):
 
 def revision():
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    # The pages this script and compare_pytorch.py write do not change what is measured.
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/results.md",
+                            ":!docs/performance.md"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return rev + ("+changes" if dirty else "")
 
 

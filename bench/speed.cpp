@@ -79,7 +79,7 @@ int main(int argc, char** argv) try {
     if (train) {
       step.run(b, steps, e.schedule.lr);
     } else {
-      const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), Pass{Mode::eval, 0, 0});
+      const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), Pass{Mode::eval, 0, 0, /*backward=*/false});
       if (out.device() != Device::cpu) backend(out.device()).synchronize();
     }
     ++steps;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 
 #include "config/experiment.h"
 #include "model/build.h"
@@ -143,4 +144,36 @@ TEST_F(Train, CheckpointsAreAtomicAndChecked) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("bad.kiln"), std::string::npos) << err.what();
   }
+}
+
+// Inference (a forward that says no backward follows) runs the chain through two alternating
+// buffers: the outputs are those of an ordinary forward, a backward after it is refused, and
+// the buffers it grew (a larger batch) leave the next training step's gradients unchanged.
+TEST(Inference, ForwardWithoutBackwardMatchesAndLeavesTrainingAlone) {
+  const std::vector<std::string> layers = {"conv 4 3x3 pad=1", "relu", "maxpool 2", "conv 8 3x3 pad=1", "bn",
+                                           "relu", "flatten", "dense 6", "tanh", "dense 4"};
+  Model used = build_model(Shape{2, 8, 8}, layers, 5), fresh = build_model(Shape{2, 8, 8}, layers, 5);
+  Rng rng(8);
+  auto random = [&](const Shape& s) {
+    Tensor t(s);
+    for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<Real>(rng.uniform(-1, 1));
+    return t;
+  };
+  const Tensor big = random({7, 2, 8, 8}), x = random({3, 2, 8, 8}), dout = random({3, 4});
+
+  const Tensor kept = used.forward(big, Pass{Mode::eval, 0, 0}).clone();
+  const Tensor& inferred = used.forward(big, Pass{Mode::eval, 0, 0, /*backward=*/false});
+  ASSERT_EQ(inferred.shape(), kept.shape());
+  EXPECT_EQ(std::memcmp(inferred.data(), kept.data(), sizeof(Real) * static_cast<size_t>(kept.numel())), 0);
+  EXPECT_THROW(used.backward(random(kept.shape())), std::logic_error);
+
+  for (Model* m : {&used, &fresh}) {
+    m->zero_grad();
+    m->forward(x, Pass{Mode::train, 1, 0});
+    m->backward(dout);
+  }
+  ASSERT_EQ(used.grads().numel(), fresh.grads().numel());
+  EXPECT_EQ(std::memcmp(used.grads().data(), fresh.grads().data(),
+                        sizeof(Real) * static_cast<size_t>(used.grads().numel())),
+            0);
 }

@@ -83,12 +83,12 @@ const Tensor& Model::forward(const Tensor& x, const Pass& pass) {
   out_.ensure(net_.output_shape(x.shape()), x.device());
   net_.forward(x, out_, pass);
   x_cache_ = x;
-  has_forward_ = true;
+  has_forward_ = pass.backward;
   return out_;
 }
 
 void Model::backward(const Tensor& dout) {
-  KILN_CHECK(has_forward_, "backward without a forward");
+  KILN_CHECK(has_forward_, "backward without a forward (or after one that said no backward follows)");
   check_same_shape(dout, out_, "model backward: dL/d(output) vs output");
   net_.backward(x_cache_, out_, dout, nullptr);
 }

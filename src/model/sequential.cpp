@@ -46,11 +46,12 @@ void Sequential::forward(const Tensor& x, Tensor& y, const Pass& pass) {
     return;
   }
   const size_t n = layers_.size(), last = last_computed(fused_);
-  acts_.resize(n);
+  acts_.resize(pass.backward ? n : std::max<size_t>(acts_.size(), 2));
   const Tensor* in = &x;
+  size_t computed = 0;
   for (size_t i = 0; i < n; ++i) {
     if (fused_[i]) continue;  // its output is its input, already rectified
-    Tensor& out = i == last ? y : acts_[i];
+    Tensor& out = i == last ? y : acts_[pass.backward ? i : computed++ % 2];
     out.ensure(layers_[i]->output_shape(in->shape()), x.device());
     layers_[i]->forward(*in, out, pass);
     in = &out;

@@ -1,6 +1,7 @@
 #pragma once
 // A chain of layers, itself a layer (so residual blocks nest). It keeps the intermediate
-// activations of the last forward for backward, in buffers planned once per batch shape.
+// activations of the last forward for backward, in buffers planned once per batch shape (two
+// of them, used in turn, when the pass says no backward follows).
 #include <memory>
 #include <vector>
 

@@ -46,7 +46,7 @@ Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normali
   std::vector<int32_t> pred;
   double loss_sum = 0;
   int64_t seen = 0, correct = 0;
-  Pass pass{Mode::eval, 0, 0};
+  Pass pass{Mode::eval, 0, 0, /*backward=*/false};
   while (loader.next(b)) {
     const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), pass);
     const int64_t n = out.dim(0);

@@ -30,9 +30,10 @@ void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy
 // and benchmarks that need several chunks or other chunk sizes.
 int64_t set_conv_chunk_bytes(int64_t bytes);
 // Which implementation the two calls above use: by default (automatic) the Winograd kernels of
-// conv_winograd.h where they apply, else the direct kernels of conv_direct.h where they apply,
-// else the lowering. Tests and benchmarks force one; a forced fast path that does not apply to
-// a shape falls back to the lowering. Returns the previous setting.
+// conv_winograd.h where they apply and pay (fast_path in conv.cpp), else the direct kernels of
+// conv_direct.h where they apply, else the lowering. Tests and benchmarks force one; a forced
+// fast path that does not apply to a shape falls back to the lowering. Returns the previous
+// setting.
 enum class ConvPath { automatic, lowered, direct, winograd };
 ConvPath set_conv_path(ConvPath path);
 

@@ -19,6 +19,9 @@ namespace kiln {
 
 // The library is compiled for float32. The gradient-check tests compile the same sources a
 // second time with KILN_REAL_DOUBLE so that finite differences can be tight.
+#ifdef KILN_PRECISION_FREE
+#error "compiled once for both precisions (KILN_PRECISION_FREE in CMakeLists.txt), yet it includes Real"
+#endif
 #ifdef KILN_REAL_DOUBLE
 using Real = double;
 #else

@@ -179,7 +179,7 @@ TEST(Conv2d, DirectAndLoweredPathsMatchNaive) {
   }
 }
 
-// The Winograd kernels (3x3, stride 1, channels in multiples of 16) on the VGG-style net's
+// The Winograd kernels (3x3 and 5x5, stride 1, channels in multiples of 16) on the VGG-style net's
 // shapes, scaled down, and on edges: sizes that leave partial tiles, padding 0 and 2, batch 1,
 // one tile; and 128 channels each way, the longest sums. The transforms scale values by up to
 // 8 and 1/24, so the rounding error follows the largest values of a sum rather than each
@@ -197,25 +197,17 @@ TEST(Conv2d, WinogradPathMatchesNaive) {
       {1, 16, 1, 1, 16, 3, 3, 1, 1, true, 0, kWinogradBound},      // a single pixel
       {13, 16, 4, 4, 16, 3, 3, 1, 1, true, 0, kWinogradBound},     // more tile rows than a block holds
       {1, 128, 8, 8, 128, 3, 3, 1, 1, false, 0, kWinogradBound},   // the longest sums
-  };
-  for (const auto& c : cases) check_against_naive(c);
-}
-
-// F(4x4, 5x5) on the seed nets' second convolution (16 -> 16 channels, 5x5, padding 2 on
-// 16x16 and 14x14) and on the same edges, norm-wise as above: its transforms carry 21/4 and
-// 1/90, yet the error seen is up to 8e-6, like F(4x4, 3x3)'s.
-TEST(Conv2d, Winograd5x5PathMatchesNaive) {
-  ForcedPath forced(cpu::ConvPath::winograd);
-  constexpr double kBound = 2e-5;
-  const ConvCase cases[] = {
-      {2, 16, 16, 16, 16, 5, 5, 1, 2, true, 0, kBound},   // the CIFAR CNN's layer
-      {3, 16, 14, 14, 16, 5, 5, 1, 2, true, 0, kBound},   // the MNIST CNN's: partial tiles
-      {1, 32, 7, 9, 16, 5, 5, 1, 1, false, 0, kBound},    // batch 1, padding 1
-      {2, 16, 11, 6, 32, 5, 5, 1, 0, true, 0, kBound},    // no padding
-      {2, 16, 5, 13, 16, 5, 5, 1, 4, false, 0, kBound},   // padding 4
-      {1, 16, 1, 1, 16, 5, 5, 1, 2, true, 0, kBound},     // a single pixel
-      {13, 16, 4, 4, 16, 5, 5, 1, 2, true, 0, kBound},    // more tile rows than a block holds
-      {1, 128, 8, 8, 64, 5, 5, 1, 2, false, 0, kBound},   // the longest sums
+      // F(4x4, 5x5): the seed nets' second convolution (16 -> 16, padding 2, on 16x16 and
+      // 14x14) and the same edges. Its transforms carry 21/4 and 1/90, yet the error seen is
+      // up to 8e-6, as above.
+      {2, 16, 16, 16, 16, 5, 5, 1, 2, true, 0, kWinogradBound},    // the CIFAR CNN's layer
+      {3, 16, 14, 14, 16, 5, 5, 1, 2, true, 0, kWinogradBound},    // the MNIST CNN's: partial tiles
+      {1, 32, 7, 9, 16, 5, 5, 1, 1, false, 0, kWinogradBound},     // batch 1, padding 1
+      {2, 16, 11, 6, 32, 5, 5, 1, 0, true, 0, kWinogradBound},     // no padding
+      {2, 16, 5, 13, 16, 5, 5, 1, 4, false, 0, kWinogradBound},    // padding 4
+      {1, 16, 1, 1, 16, 5, 5, 1, 2, true, 0, kWinogradBound},      // a single pixel
+      {13, 16, 4, 4, 16, 5, 5, 1, 2, true, 0, kWinogradBound},     // more tile rows than a block holds
+      {1, 128, 8, 8, 64, 5, 5, 1, 2, false, 0, kWinogradBound},    // the longest sums
   };
   for (const auto& c : cases) check_against_naive(c);
 }

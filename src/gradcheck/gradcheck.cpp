@@ -12,7 +12,7 @@ std::string GradCheckResult::report() const {
   os << (ok ? "PASS" : "FAIL") << ": " << checked << " elements checked, " << failed << " failed";
   if (not_smooth > 0)
     os << ", " << not_smooth << " set aside as not smooth within any step (kinks)"
-       << (not_smooth * 2 > checked ? ": too many to conclude" : "");
+       << (mostly_kinks() ? ": too many to conclude" : "");
   os << ", worst error " << max_error << " of tolerance";
   if (!worst.empty()) os << " (" << worst << ")";
   return os.str();
@@ -74,8 +74,7 @@ GradCheckResult check_gradients(const std::function<double()>& loss, const std::
       }
     }
   }
-  // Mostly kinks: the check says nothing either way.
-  if (res.not_smooth * 2 > res.checked) res.ok = false;
+  if (res.mostly_kinks()) res.ok = false;  // the check says nothing either way
   return res;
 }
 

@@ -44,6 +44,7 @@ struct GradCheckResult {
   double max_error = 0;  // worst |g - n| / (atol + rtol max(|g|,|n|)); ≤ 1 passes
   std::string worst;     // "weight[17]: analytic 0.12, numeric 0.34"
   std::string report() const;
+  bool mostly_kinks() const { return not_smooth * 2 > checked; }  // then the check is no pass
 };
 
 // One tensor to perturb: the values θ (perturbed in place and restored) and dL/dθ.

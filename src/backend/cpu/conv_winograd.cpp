@@ -87,38 +87,32 @@ struct Winograd : F {
 // is row i with its odd columns negated (Bᵀ, A), the two outputs are e ± o, with e and o the
 // sums over the even and over the odd columns; where column j + 1 is column j with its odd
 // rows negated (Aᵀ), v_j ± v_{j+1} is formed once and each row takes one of the two.
+// pair[i]: row i + 1 of t is row i with its odd columns negated (and row i is not itself the
+// second of a pair).
+template <int M, int L>
+constexpr std::array<bool, M> mirrored_rows(const Matrix<M, L>& t) {
+  std::array<bool, M> pair{};
+  for (int i = 0; i + 1 < M; ++i) {
+    bool mirrored = !(i > 0 && pair[i - 1]), odd = false;
+    for (int j = 0; j < L; ++j) {
+      mirrored = mirrored && t.v[i + 1][j] == (j % 2 ? -t.v[i][j] : t.v[i][j]);
+      odd = odd || (j % 2 && t.v[i][j] != 0);
+    }
+    pair[i] = mirrored && odd;
+  }
+  return pair;
+}
+
 template <const auto& T>
 struct Plan {
   static constexpr int M = T.rows, L = T.cols;
-  static constexpr auto paired_rows = [] {
-    std::array<bool, M> pair{};
-    for (int i = 0; i + 1 < M; ++i) {
-      bool mirrored = !(i > 0 && pair[i - 1]), odd = false;
-      for (int j = 0; j < L; ++j) {
-        mirrored = mirrored && T.v[i + 1][j] == (j % 2 ? -T.v[i][j] : T.v[i][j]);
-        odd = odd || (j % 2 && T.v[i][j] != 0);
-      }
-      pair[i] = mirrored && odd;
-    }
-    return pair;
-  }();
+  static constexpr auto paired_rows = mirrored_rows(T);
   static constexpr bool by_rows = [] {
     for (bool p : paired_rows)
       if (p) return true;
     return false;
   }();
-  static constexpr auto paired_cols = [] {
-    std::array<bool, L> pair{};
-    for (int j = 0; j + 1 < L; ++j) {
-      bool mirrored = !(j > 0 && pair[j - 1]), odd = false;
-      for (int i = 0; i < M; ++i) {
-        mirrored = mirrored && T.v[i][j + 1] == (i % 2 ? -T.v[i][j] : T.v[i][j]);
-        odd = odd || (i % 2 && T.v[i][j] != 0);
-      }
-      pair[j] = !by_rows && mirrored && odd;
-    }
-    return pair;
-  }();
+  static constexpr auto paired_cols = mirrored_rows(transposed(T));  // the rows of Tᵀ
 };
 
 // Σ k·x over the terms added, with no operation for a term whose k is 0.

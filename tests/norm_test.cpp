@@ -8,6 +8,7 @@
 
 #include "backend/cpu/norm.h"
 #include "layers/batchnorm.h"
+#include "layers/dropout.h"
 
 using namespace kiln;
 

@@ -7,9 +7,34 @@
 
 #include <sstream>
 
+#include <cmath>
+
 #include "backend/ops.h"
+#include "layers/registry.h"
 
 namespace kiln {
+
+// The kinds without arguments.
+template <class L>
+static LayerKind plain_kind(const char* name) {
+  return {name, {}, name, [](SpecLine&, const BuildContext&) -> std::unique_ptr<Layer> { return std::make_unique<L>(); }};
+}
+LayerKind ReLU::kind() { return plain_kind<ReLU>("relu"); }
+LayerKind Tanh::kind() { return plain_kind<Tanh>("tanh"); }
+LayerKind Sigmoid::kind() { return plain_kind<Sigmoid>("sigmoid"); }
+
+// "leakyrelu 0.2" or "leakyrelu slope=0.2".
+LayerKind LeakyReLU::kind() {
+  return {"leakyrelu", {"leaky_relu"}, "leakyrelu [slope=0.01]",
+          [](SpecLine& s, const BuildContext&) -> std::unique_ptr<Layer> {
+            const double slope = s.has_positional() ? s.positional_double("slope") : s.option_double("slope", 0.01);
+            return std::make_unique<LeakyReLU>(static_cast<Real>(slope));
+          }};
+}
+
+LeakyReLU::LeakyReLU(Real slope) : slope_(slope) {
+  if (!std::isfinite(slope_)) throw Error("leakyrelu: the slope must be a finite number");
+}
 
 void ReLU::forward(const Tensor& x, Tensor& y, const Pass&) { ops::relu_forward(x, y); }
 void ReLU::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
@@ -34,11 +59,6 @@ void Tanh::backward(const Tensor&, const Tensor& y, const Tensor& dy, Tensor* dx
 void Sigmoid::forward(const Tensor& x, Tensor& y, const Pass&) { ops::sigmoid_forward(x, y); }
 void Sigmoid::backward(const Tensor&, const Tensor& y, const Tensor& dy, Tensor* dx) {
   if (dx) ops::sigmoid_backward(y, dy, *dx);
-}
-
-void Flatten::forward(const Tensor& x, Tensor& y, const Pass&) { ops::copy(x, y); }
-void Flatten::backward(const Tensor&, const Tensor&, const Tensor& dy, Tensor* dx) {
-  if (dx) ops::copy(dy, *dx);
 }
 
 }  // namespace kiln

@@ -12,6 +12,7 @@ class Elementwise : public Layer {
 
 class ReLU : public Elementwise {
  public:
+  static LayerKind kind();
   std::string spec() const override { return "relu"; }
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
@@ -19,7 +20,8 @@ class ReLU : public Elementwise {
 
 class LeakyReLU : public Elementwise {
  public:
-  explicit LeakyReLU(Real slope = Real(0.01)) : slope_(slope) {}
+  explicit LeakyReLU(Real slope = Real(0.01));
+  static LayerKind kind();
   std::string spec() const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
@@ -30,6 +32,7 @@ class LeakyReLU : public Elementwise {
 
 class Tanh : public Elementwise {
  public:
+  static LayerKind kind();
   std::string spec() const override { return "tanh"; }
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
@@ -37,17 +40,8 @@ class Tanh : public Elementwise {
 
 class Sigmoid : public Elementwise {
  public:
+  static LayerKind kind();
   std::string spec() const override { return "sigmoid"; }
-  void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
-  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
-};
-
-// Flatten: (N, C, H, W) -> (N, C*H*W). The data is already laid out that way, so forward and
-// backward are copies (dL/dx is dL/dy reshaped).
-class Flatten : public Layer {
- public:
-  std::string spec() const override { return "flatten"; }
-  Shape output_shape(const Shape& in) const override { return Shape{in[0], in.per_sample()}; }
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 };

@@ -1,6 +1,4 @@
-// Batch normalisation and dropout.
-//
-// BatchNorm, per channel over its M = N·H·W values x_1..x_M (M = N for (N, F) input):
+// Batch normalisation, per channel over its M = N·H·W values x_1..x_M (M = N for (N, F) input):
 //     μ = (1/M) Σ x_j,   σ² = (1/M) Σ (x_j - μ)²,   r = (σ² + ε)^(-1/2)
 //     x̂_i = (x_i - μ) r,   y_i = γ x̂_i + β
 // Backward, with g_i = dL/dy_i:
@@ -13,15 +11,13 @@
 // In eval μ, r are the running statistics, constants: dL/dx_j = γ r g_j.
 // Running statistics (PyTorch): running = (1 - m) running + m batch, the variance unbiased
 // (σ² M/(M-1)), which is what the eval path should estimate.
-//
-// Dropout (inverted): y = x ⊙ m / (1 - p), m_i = [u_i >= p], so E[y] = x and eval is the
-// identity. dL/dx = dL/dy ⊙ m / (1 - p), from the scale cached by forward.
 #include "layers/batchnorm.h"
 
 #include <sstream>
 
 #include "backend/ops.h"
 #include "backend/ops_norm.h"
+#include "layers/registry.h"
 
 namespace kiln {
 
@@ -40,6 +36,16 @@ BatchNorm::BatchNorm(int64_t features, Real momentum, Real eps) : F_(features), 
   rstd_ = Tensor({F_});
   gamma_.fill(1);
   running_var_.fill(1);
+}
+
+LayerKind BatchNorm::kind() {
+  return {"bn", {"batchnorm"}, "bn [momentum=0.1] [eps=1e-5]",
+          [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
+            if (ctx.input.rank() != 2 && ctx.input.rank() != 4)
+              s.fail("needs (N, F) or (N, C, H, W) input, got " + ctx.input.str());
+            const double m = s.option_double("momentum", 0.1), eps = s.option_double("eps", 1e-5);
+            return std::make_unique<BatchNorm>(ctx.input[1], static_cast<Real>(m), static_cast<Real>(eps));
+          }};
 }
 
 std::string BatchNorm::spec() const {
@@ -91,35 +97,6 @@ void BatchNorm::init(Rng&) {
   beta_.zero();
   running_mean_.zero();
   running_var_.fill(1);
-}
-
-Dropout::Dropout(Real p, uint64_t stream) : p_(p), stream_(stream) {
-  if (!(p_ >= 0 && p_ < 1)) throw Error("dropout: the probability must be in [0, 1), got " + std::to_string(p_));
-}
-
-std::string Dropout::spec() const {
-  std::ostringstream os;
-  os << "dropout " << p_;
-  return os.str();
-}
-
-void Dropout::forward(const Tensor& x, Tensor& y, const Pass& pass) {
-  masked_ = pass.training() && p_ > 0;
-  if (!masked_) {
-    ops::copy(x, y);
-    return;
-  }
-  scale_.ensure(x.shape(), x.device());
-  ops::dropout_mask(pass.seed, stream_, pass.step, p_, scale_);
-  ops::dropout_apply(x, scale_, y);
-}
-
-void Dropout::backward(const Tensor&, const Tensor&, const Tensor& dy, Tensor* dx) {
-  if (!dx) return;
-  if (masked_)
-    ops::dropout_apply(dy, scale_, *dx);
-  else
-    ops::copy(dy, *dx);
 }
 
 }  // namespace kiln

@@ -10,6 +10,7 @@ namespace kiln {
 class BatchNorm : public Layer {
  public:
   explicit BatchNorm(int64_t features, Real momentum = Real(0.1), Real eps = Real(1e-5));
+  static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
@@ -27,24 +28,6 @@ class BatchNorm : public Layer {
   Tensor mean_, rstd_;  // of the last forward: batch statistics (train) or running ones (eval)
   Tensor var_;          // biased batch variance of the last training forward
   Mode last_mode_ = Mode::eval;
-};
-
-// Inverted dropout: in training, y = x ⊙ m / (1 - p) with m_i ~ Bernoulli(1 - p); in eval,
-// y = x. The mask is drawn from a counter-based generator keyed by (pass.seed, stream,
-// pass.step, index), so the same step reproduces the same mask (resume, gradient checks).
-class Dropout : public Layer {
- public:
-  Dropout(Real p, uint64_t stream);
-  std::string spec() const override;
-  Shape output_shape(const Shape& in) const override { return in; }
-  void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
-  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
-
- private:
-  Real p_;
-  uint64_t stream_;
-  Tensor scale_;         // m / (1 - p) of the last training forward
-  bool masked_ = false;  // the last forward applied scale_ (training with p > 0); else identity
 };
 
 }  // namespace kiln

@@ -24,6 +24,8 @@
 
 #include "backend/ops.h"
 #include "backend/ops_conv.h"
+#include "layers/activation.h"
+#include "layers/registry.h"
 
 namespace kiln {
 
@@ -40,6 +42,23 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int6
     bias_ = Tensor({K_});
     dbias_ = Tensor({K_});
   }
+}
+
+LayerKind Conv2d::kind() {
+  return {"conv", {"conv2d"}, "conv K RxS [stride=1] [pad=0] [bias=true]",
+          [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
+            ctx.need_image(s);
+            const int64_t k = s.positional_int("output channels");
+            const auto [r, c] = s.positional_size("kernel size");
+            const int64_t stride = s.option_int("stride", 1), pad = s.option_int("pad", 0);
+            return std::make_unique<Conv2d>(ctx.input[1], k, r, c, stride, pad, s.option_bool("bias", true));
+          }};
+}
+
+bool Conv2d::absorb(Layer& next) {
+  if (epilogue_ != Epilogue::none || !dynamic_cast<ReLU*>(&next)) return false;
+  epilogue_ = Epilogue::relu;
+  return true;
 }
 
 std::string Conv2d::spec() const {

@@ -11,6 +11,7 @@ class Conv2d : public Layer {
  public:
   Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
          int64_t stride = 1, int64_t pad = 0, bool bias = true);
+  static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
@@ -28,7 +29,8 @@ class Conv2d : public Layer {
   int64_t stride() const { return stride_; }
   int64_t pad() const { return pad_; }
   // With Epilogue::relu the layer computes relu(conv(x) + b) and its backward takes dL/d of
-  // that (Sequential::fuse sets it for a conv followed by a ReLU).
+  // that: a ReLU after the conv is absorbed into it (Sequential::fuse).
+  bool absorb(Layer& next) override;
   void set_epilogue(Epilogue e) { epilogue_ = e; }
   Epilogue epilogue() const { return epilogue_; }
 

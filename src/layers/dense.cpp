@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "backend/ops.h"
+#include "layers/registry.h"
 
 namespace kiln {
 
@@ -25,6 +26,13 @@ Dense::Dense(int64_t in_features, int64_t out_features, bool bias)
     bias_ = Tensor({out_});
     dbias_ = Tensor({out_});
   }
+}
+
+LayerKind Dense::kind() {
+  return {"dense", {"linear", "fc"}, "dense N [bias=true]", [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
+            const int64_t out = s.positional_int("output size");
+            return std::make_unique<Dense>(ctx.input.per_sample(), out, s.option_bool("bias", true));
+          }};
 }
 
 std::string Dense::spec() const { return "dense " + std::to_string(out_) + (has_bias_ ? "" : " bias=false"); }

@@ -7,6 +7,7 @@ namespace kiln {
 class Dense : public Layer {
  public:
   Dense(int64_t in_features, int64_t out_features, bool bias = true);
+  static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;

@@ -12,12 +12,18 @@
 //      Called after forward on the same x and y, with dy = dL/dy. Writes dL/dx into *dx
 //      (overwriting) when dx is non-null, and ADDS dL/dθ into each parameter's gradient, so
 //      gradients of several batches or paths accumulate; the model zeroes them each step.
+//  absorb(next)
+//      Optional fusion: a layer may take over the layer after it and compute both in one pass
+//      (a convolution absorbs the ReLU after it into its epilogue). Returns whether it did; the
+//      absorbed layer then computes nothing, its output being this one's (Sequential::fuse).
 //  params()
 //      The trainable tensors with their gradients, as handles the model may rebind into one
 //      flat buffer (values are copied first). buffers() are saved state that is not trained
 //      (batch-norm running statistics).
 //
-// Layers own parameters and call kiln::ops; they never contain backend-specific code.
+// Layers own parameters and call kiln::ops; they never contain backend-specific code. Each
+// layer's file also parses its line of the experiment-file syntax (a static kind(), listed in
+// layers/registry.cpp) and prints it back (spec()).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,6 +55,8 @@ struct Param {
   bool decay = true;       // weight decay applies (weights yes; biases and BN shifts/scales no)
 };
 
+struct LayerKind;  // layers/registry.h
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -66,6 +74,7 @@ class Layer {
   virtual int64_t forward_flops(const Shape& /*in*/) const { return 0; }
   // Nested layers (a residual block's body), for summaries and parameter collection.
   virtual std::vector<Layer*> children() { return {}; }
+  virtual bool absorb(Layer& /*next*/) { return false; }
 };
 
 }  // namespace kiln

@@ -11,6 +11,7 @@
 #include "layers/pool.h"
 
 #include "backend/ops_pool.h"
+#include "layers/registry.h"
 
 namespace kiln {
 
@@ -31,6 +32,26 @@ static Shape pooled_shape(const std::string& spec, const Shape& in, int64_t k, i
     throw Error(spec + ": the " + std::to_string(k) + "x" + std::to_string(k) + " window is larger than the input " +
                 in.str());
   return Shape{in[0], in[1], (in[2] - k) / stride + 1, (in[3] - k) / stride + 1};
+}
+
+// "maxpool 2", "avgpool 3 stride=2": square windows, the stride defaulting to the window.
+template <class Pool>
+static LayerKind pool_kind(const char* name) {
+  return {name, {}, std::string(name) + " k [stride=k]", [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
+            ctx.need_image(s);
+            const auto [k, k2] = s.positional_size("window size");
+            if (k != k2) s.fail("only square windows are supported");
+            return std::make_unique<Pool>(k, s.option_int("stride", k, 1));
+          }};
+}
+LayerKind MaxPool2d::kind() { return pool_kind<MaxPool2d>("maxpool"); }
+LayerKind AvgPool2d::kind() { return pool_kind<AvgPool2d>("avgpool"); }
+
+LayerKind GlobalAvgPool::kind() {
+  return {"gap", {"globalavgpool"}, "gap", [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
+            ctx.need_image(s);
+            return std::make_unique<GlobalAvgPool>();
+          }};
 }
 
 MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride) : k_(kernel), stride_(stride ? stride : kernel) {

@@ -8,6 +8,7 @@ namespace kiln {
 class MaxPool2d : public Layer {
  public:
   explicit MaxPool2d(int64_t kernel, int64_t stride = 0);
+  static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
@@ -23,6 +24,7 @@ class MaxPool2d : public Layer {
 class AvgPool2d : public Layer {
  public:
   explicit AvgPool2d(int64_t kernel, int64_t stride = 0);
+  static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
@@ -36,6 +38,7 @@ class AvgPool2d : public Layer {
 // Global average pooling: (N, C, H, W) -> (N, C).
 class GlobalAvgPool : public Layer {
  public:
+  static LayerKind kind();
   std::string spec() const override { return "gap"; }
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;

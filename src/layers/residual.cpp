@@ -5,11 +5,37 @@
 #include "layers/residual.h"
 
 #include "backend/ops.h"
+#include "layers/registry.h"
 
 namespace kiln {
 
 Residual::Residual(Sequential body, std::unique_ptr<Conv2d> projection)
     : body_(std::move(body)), proj_(std::move(projection)) {}
+
+// "residual [proj] { layer; ... }": the body is built for the block's input; a 1x1 projection
+// (stride from the size ratio) joins the skip path when the body changes the shape, or when
+// asked for.
+LayerKind Residual::kind() {
+  return {"residual", {}, "residual [proj] { layer; layer; ... }",
+          [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
+            bool force_proj = false;
+            if (s.has_positional()) {
+              const std::string word = s.positional("'proj'");
+              if (word != "proj") s.fail("unexpected argument '" + word + "' (expected 'proj' or the block)");
+              force_proj = true;
+            }
+            Sequential body = ctx.build_block(s.block("the block's layers"));
+            const Shape& in = ctx.input;
+            const Shape out = body.output_shape(in);
+            std::unique_ptr<Conv2d> proj;
+            if (force_proj || out != in) {
+              if (in.rank() != 4 || out.rank() != 4)
+                s.fail("a projection skip needs image input and output, got " + in.str() + " -> " + out.str());
+              proj = std::make_unique<Conv2d>(in[1], out[1], 1, 1, in[2] / out[2], 0, false);
+            }
+            return std::make_unique<Residual>(std::move(body), std::move(proj));
+          }};
+}
 
 std::string Residual::spec() const { return std::string("residual") + (proj_ ? " proj" : "") + " { " + body_.spec() + " }"; }
 

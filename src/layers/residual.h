@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "layers/conv2d.h"
-#include "model/sequential.h"
+#include "layers/sequential.h"
 
 namespace kiln {
 
@@ -12,6 +12,7 @@ class Residual : public Layer {
  public:
   // `projection` may be null (identity skip); it must then preserve the shape.
   Residual(Sequential body, std::unique_ptr<Conv2d> projection);
+  static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;

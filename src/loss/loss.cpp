@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "backend/ops.h"
-#include "model/spec.h"
+#include "layers/spec.h"
 
 namespace kiln {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "model/sequential.h"
+#include "layers/sequential.h"
 #include "tensor/binio.h"
 
 namespace kiln {

@@ -5,6 +5,7 @@
 #include "backend/ops.h"
 #include "gradcheck/gradcheck.h"
 #include "layers/activation.h"
+#include "layers/flatten.h"
 #include "layers/dense.h"
 #include "loss/loss.h"
 

@@ -6,6 +6,7 @@
 
 #include "gradcheck/gradcheck.h"
 #include "layers/batchnorm.h"
+#include "layers/dropout.h"
 
 using namespace kiln;
 

@@ -9,6 +9,7 @@
 #include "gradcheck/gradcheck.h"
 #include "layers/residual.h"
 #include "loss/loss.h"
+#include "layers/registry.h"
 #include "model/build.h"
 
 using namespace kiln;

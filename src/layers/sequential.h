@@ -16,14 +16,14 @@ class Sequential : public Layer {
     layers_.push_back(std::move(layer));
     fused_.push_back(false);
   }
-  // Folds each ReLU that follows a Conv2d into the conv's epilogue (here and in nested
-  // blocks): the ReLU's output is then the conv's, saving a pass over memory each way. The
-  // layers, their specs and the results are unchanged.
+  // Lets each layer absorb the one after it where it can (Layer::absorb: a conv takes the ReLU
+  // after it into its epilogue), here and in nested blocks, saving a pass over memory each
+  // way. The layers, their specs and the results are unchanged.
   void fuse();
   size_t size() const { return layers_.size(); }
   Layer& operator[](size_t i) { return *layers_[i]; }
   const Layer& operator[](size_t i) const { return *layers_[i]; }
-  // Layer i is a ReLU folded into the conv before it (see fuse()): it computes nothing.
+  // Layer i was absorbed by the layer before it (see fuse()): it computes nothing.
   bool fused(size_t i) const { return fused_[i]; }
 
   std::string spec() const override;  // "a; b; c"
@@ -36,7 +36,7 @@ class Sequential : public Layer {
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<bool> fused_;    // fused_[i]: layer i is a ReLU folded into layer i - 1
+  std::vector<bool> fused_;    // fused_[i]: layer i is absorbed by layer i - 1
   std::vector<Tensor> acts_;   // acts_[i]: output of layer i (the last computed one writes y)
   std::vector<Tensor> grads_;  // grads_[i]: dL/d(input of layer i), for i > 0
 };

@@ -1,9 +1,6 @@
-#include "model/sequential.h"
+#include "layers/sequential.h"
 
 #include <algorithm>
-
-#include "layers/activation.h"
-#include "layers/conv2d.h"
 
 namespace kiln {
 
@@ -21,18 +18,14 @@ Shape Sequential::output_shape(const Shape& in) const {
 
 void Sequential::fuse() {
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (i > 0 && dynamic_cast<ReLU*>(layers_[i].get())) {
-      if (auto* conv = dynamic_cast<Conv2d*>(layers_[i - 1].get()); conv && conv->epilogue() == Epilogue::none) {
-        conv->set_epilogue(Epilogue::relu);
-        fused_[i] = true;
-      }
-    }
+    // A layer absorbed by its predecessor cannot absorb the next one: it computes nothing.
+    if (i > 0 && !fused_[i - 1] && layers_[i - 1]->absorb(*layers_[i])) fused_[i] = true;
     for (Layer* child : layers_[i]->children())
       if (auto* seq = dynamic_cast<Sequential*>(child)) seq->fuse();
   }
 }
 
-// The last layer that computes something (a fused ReLU at the end computes nothing): it
+// The last layer that computes something (an absorbed one at the end computes nothing): it
 // writes straight into y.
 static size_t last_computed(const std::vector<bool>& fused) {
   size_t i = fused.size() - 1;
@@ -50,7 +43,7 @@ void Sequential::forward(const Tensor& x, Tensor& y, const Pass& pass) {
   const Tensor* in = &x;
   size_t computed = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (fused_[i]) continue;  // its output is its input, already rectified
+    if (fused_[i]) continue;  // its output is its input, computed by the layer before
     Tensor& out = i == last ? y : acts_[pass.backward ? i : computed++ % 2];
     out.ensure(layers_[i]->output_shape(in->shape()), x.device());
     layers_[i]->forward(*in, out, pass);
@@ -59,7 +52,8 @@ void Sequential::forward(const Tensor& x, Tensor& y, const Pass& pass) {
 }
 
 // Backward runs the chain in reverse: dL/d(input of i) = layer_i.backward(dL/d(output of i)).
-// A fused ReLU passes the gradient through untouched: its conv masks it.
+// An absorbed layer passes the gradient through untouched: the layer that absorbed it takes
+// dL/d(its output) (a conv with the ReLU epilogue masks it).
 void Sequential::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   const size_t n = layers_.size();
   if (n == 0) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu/dropout.h"
 #include "backend/cpu/norm.h"
 #include "layers/batchnorm.h"
 #include "layers/dropout.h"

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "backend/dims.h"
-#include "backend/update_rules.h"
+#include "backend/math/update_rules.h"
 #include "tensor/tensor.h"
 
 namespace kiln {
@@ -96,10 +96,9 @@ class Backend {
   virtual void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) = 0;
   virtual void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) = 0;
 
-  // ---- optimizers (cpu/optim.h) ----
-  virtual void sgd_update(Real* theta, const Real* g, const Real* mask, Real* v, int64_t n, const SgdUpdate& u) = 0;
-  virtual void adam_update(Real* theta, const Real* g, const Real* mask, Real* m, Real* s, int64_t n,
-                           const AdamUpdate& u) = 0;
+  // ---- optimizers (cpu/optim.h): one step of `rule` over n parameters, moments s0, s1 ----
+  virtual void optimizer_update(const math::UpdateRule& rule, Real* theta, const Real* g, const Real* mask, Real* s0,
+                                Real* s1, int64_t n) = 0;
 
   // ---- graph capture (train/step.cpp); backends that cannot capture keep these defaults ----
   // Between begin_capture() and end_capture() kernels are recorded, not run; end_capture()

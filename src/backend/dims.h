@@ -1,6 +1,9 @@
 #pragma once
-// The geometry of convolutions and pooling, shared by every backend's kernels.
+// The geometry of convolutions and pooling: one struct each, computed in one place and taken
+// by value by every backend's kernels (host and device alike).
 #include <cstdint>
+
+#include "tensor/hd.h"
 
 namespace kiln {
 
@@ -12,12 +15,14 @@ struct ConvDims {
   int64_t K, R, S;     // output channels, kernel height and width
   int64_t stride, pad;
   int64_t P, Q;        // output height and width
-  int64_t crs() const { return C * R * S; }
-  int64_t pq() const { return P * Q; }
+  KILN_HD int64_t crs() const { return C * R * S; }
+  KILN_HD int64_t pq() const { return P * Q; }
+  // Whether the padded input holds at least one window (P, Q ≥ 1).
+  KILN_HD bool valid() const { return H + 2 * pad >= R && W + 2 * pad >= S && P > 0 && Q > 0; }
 };
-// Fills in P and Q from the rest.
-inline ConvDims conv_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
-                          int64_t pad) {
+// The one place the output size is computed: fills in P and Q from the rest.
+KILN_HD ConvDims conv_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
+                           int64_t pad) {
   return {N, C, H, W, K, R, S, stride, pad, (H + 2 * pad - R) / stride + 1, (W + 2 * pad - S) / stride + 1};
 }
 
@@ -26,9 +31,10 @@ struct PoolDims {
   int64_t N, C, H, W;
   int64_t k, stride;
   int64_t P, Q;
-  int64_t planes() const { return N * C; }
+  KILN_HD int64_t planes() const { return N * C; }
+  KILN_HD bool valid() const { return H >= k && W >= k; }
 };
-inline PoolDims pool_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, int64_t stride) {
+KILN_HD PoolDims pool_dims(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, int64_t stride) {
   return {N, C, H, W, k, stride, (H - k) / stride + 1, (W - k) / stride + 1};
 }
 

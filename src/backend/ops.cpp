@@ -26,13 +26,13 @@ void matmul(bool trans_a, bool trans_b, Real alpha, const Tensor& A, const Tenso
 
 void add_row_bias(Tensor& Y, const Tensor& b) {
   Backend& be = backend_for({&Y, &b});
-  KILN_CHECK(b.numel() == cols(Y), "bias of " << b.numel() << " for rows of " << cols(Y));
+  KILN_REQUIRE(b.numel() == cols(Y), "bias of " << b.numel() << " for rows of " << cols(Y));
   be.add_row_bias(Y.data(), b.data(), rows(Y), cols(Y));
 }
 
 void accumulate_row_sum(const Tensor& dY, Tensor& db) {
   Backend& be = backend_for({&dY, &db});
-  KILN_CHECK(db.numel() == cols(dY), "bias gradient of " << db.numel() << " for rows of " << cols(dY));
+  KILN_REQUIRE(db.numel() == cols(dY), "bias gradient of " << db.numel() << " for rows of " << cols(dY));
   be.accumulate_row_sum(dY.data(), db.data(), rows(dY), cols(dY));
 }
 
@@ -44,7 +44,7 @@ void axpy(Real alpha, const Tensor& x, Tensor& y) {
 
 void copy(const Tensor& src, Tensor& dst) {
   backend_for({&src, &dst});
-  KILN_CHECK(src.numel() == dst.numel(), "copy " << src.shape().str() << " to " << dst.shape().str());
+  KILN_REQUIRE(src.numel() == dst.numel(), "copy " << src.shape().str() << " to " << dst.shape().str());
   dst.copy_from(src);
 }
 
@@ -52,7 +52,7 @@ void copy(const Tensor& src, Tensor& dst) {
 static Backend& elementwise(std::initializer_list<const Tensor*> ts) {
   Backend& be = backend_for(ts);
   for (const Tensor* t : ts)
-    KILN_CHECK(t->numel() == (*ts.begin())->numel(),
+    KILN_REQUIRE(t->numel() == (*ts.begin())->numel(),
                "elementwise op on " << (*ts.begin())->shape().str() << " and " << t->shape().str());
   return be;
 }
@@ -82,7 +82,7 @@ double softmax_xent(const Tensor& logits, const Tensor& labels, Real smoothing, 
   Backend& be = backend_for({&logits, &labels});
   if (probs) check_same_shape(logits, *probs, "softmax probabilities");
   if (dlogits) check_same_shape(logits, *dlogits, "softmax gradient");
-  KILN_CHECK(labels.numel() == rows(logits), labels.numel() << " labels for logits " << logits.shape().str());
+  KILN_REQUIRE(labels.numel() == rows(logits), labels.numel() << " labels for logits " << logits.shape().str());
   return be.softmax_xent(logits.data(), labels.data(), rows(logits), cols(logits), smoothing,
                          probs ? probs->data() : nullptr, dlogits ? dlogits->data() : nullptr);
 }

@@ -55,7 +55,7 @@ void batchnorm_update_running(const Tensor& mean, const Tensor& var, int64_t cou
   Backend& be = backend_for({&mean, &var, &running_mean, &running_var});
   const int64_t C = mean.numel();
   for (const Tensor* t : std::initializer_list<const Tensor*>{&var, &running_mean, &running_var}) check_channels(*t, C, "batchnorm running statistics");
-  KILN_CHECK(count > 1, "unbiased variance of " << count << " values");
+  KILN_REQUIRE(count > 1, "unbiased variance of " << count << " values");
   be.batchnorm_update_running(mean.data(), var.data(), C, count, momentum, running_mean.data(), running_var.data());
 }
 
@@ -71,19 +71,6 @@ void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, c
   for (const Tensor* t : std::initializer_list<const Tensor*>{&mean, &rstd, &gamma, &dgamma, &dbeta}) check_channels(*t, C, "batchnorm backward");
   be.batchnorm_backward(x.data(), dy.data(), mean.data(), rstd.data(), gamma.data(), N, C, S, batch_stats,
                           dx ? dx->data() : nullptr, dgamma.data(), dbeta.data());
-}
-
-void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Tensor& scale) {
-  Backend& be = backend_for({&scale});
-  KILN_CHECK(p >= 0 && p < 1, "dropout probability " << p);
-  be.dropout_mask(seed, stream, step, p, scale.data(), scale.numel());
-}
-
-void dropout_apply(const Tensor& x, const Tensor& scale, Tensor& y) {
-  Backend& be = backend_for({&x, &scale, &y});
-  check_same_shape(x, scale, "dropout mask");
-  KILN_CHECK(x.numel() == y.numel(), "dropout " << x.shape().str() << " into " << y.shape().str());
-  be.dropout_apply(x.data(), scale.data(), y.data(), x.numel());
 }
 
 }  // namespace kiln::ops

@@ -1,5 +1,5 @@
 #pragma once
-// Tensor-level batch-norm and dropout ops (the dispatch pattern of ops.h; kernels and their
+// Tensor-level batch-norm ops (the dispatch pattern of ops.h; kernels and their
 // math in cpu/norm.h). Batch-norm tensors x, y, dy, dx are (N, C) or (N, C, H, W); the
 // per-channel ones (gamma, beta, mean, var, rstd, running statistics) have C elements.
 #include <cstdint>
@@ -21,10 +21,5 @@ void batchnorm_update_running(const Tensor& mean, const Tensor& var, int64_t cou
 // batch's own (training), so dx carries the terms through μ and σ.
 void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& rstd,
                         const Tensor& gamma, bool batch_stats, Tensor* dx, Tensor& dgamma, Tensor& dbeta);
-
-// scale = mask / (1 - p), the mask keyed by (seed, stream, step, index); see cpu::dropout_mask.
-void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Tensor& scale);
-// y = x ⊙ scale
-void dropout_apply(const Tensor& x, const Tensor& scale, Tensor& y);
 
 }  // namespace kiln::ops

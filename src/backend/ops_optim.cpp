@@ -4,22 +4,19 @@
 
 namespace kiln::ops {
 
-static void check_layout(const Tensor& params, std::initializer_list<const Tensor*> others) {
-  for (const Tensor* t : others)
-    KILN_CHECK(t->numel() == params.numel(), "optimizer buffer of " << t->numel() << " for " << params.numel() << " parameters");
-}
-
-void sgd_update(Tensor& params, const Tensor& grads, const Tensor& decay_mask, Tensor& velocity, const SgdUpdate& u) {
-  Backend& be = backend_for({&params, &grads, &decay_mask, &velocity});
-  check_layout(params, {&grads, &decay_mask, &velocity});
-  be.sgd_update(params.data(), grads.data(), decay_mask.data(), velocity.data(), params.numel(), u);
-}
-
-void adam_update(Tensor& params, const Tensor& grads, const Tensor& decay_mask, Tensor& m, Tensor& s,
-                 const AdamUpdate& u) {
-  Backend& be = backend_for({&params, &grads, &decay_mask, &m, &s});
-  check_layout(params, {&grads, &decay_mask, &m, &s});
-  be.adam_update(params.data(), grads.data(), decay_mask.data(), m.data(), s.data(), params.numel(), u);
+void optimizer_update(const math::UpdateRule& rule, Tensor& params, const Tensor& grads, const Tensor& decay_mask,
+                      Tensor* s0, Tensor* s1) {
+  Backend& be = backend_for({&params, &grads, &decay_mask});
+  for (const Tensor* t : {&grads, &decay_mask, static_cast<const Tensor*>(s0), static_cast<const Tensor*>(s1)}) {
+    if (!t) continue;
+    backend_for({&params, t});
+    KILN_REQUIRE(t->numel() == params.numel(),
+                 "optimizer buffer of " << t->numel() << " for " << params.numel() << " parameters");
+  }
+  // A buffer the rule does not use is never read or written: the gradient stands in for it.
+  Real* unused = const_cast<Real*>(grads.data());
+  be.optimizer_update(rule, params.data(), grads.data(), decay_mask.data(), s0 ? s0->data() : unused,
+                      s1 ? s1->data() : unused, params.numel());
 }
 
 }  // namespace kiln::ops

@@ -73,22 +73,22 @@ Shape Conv2d::output_shape(const Shape& in) const {
   auto fail = [&](const std::string& why) { throw Error(spec() + ": " + why + ", got input " + in.str()); };
   if (in.rank() != 4) fail("expects input (N, C, H, W)");
   if (in[1] != C_) fail("expects " + std::to_string(C_) + " input channels");
-  const int64_t P = (in[2] + 2 * pad_ - R_) / stride_ + 1, Q = (in[3] + 2 * pad_ - S_) / stride_ + 1;
-  if (in[2] + 2 * pad_ < R_ || in[3] + 2 * pad_ < S_ || P <= 0 || Q <= 0)
-    fail("the " + std::to_string(R_) + "x" + std::to_string(S_) + " kernel is larger than the padded input");
-  return Shape{in[0], K_, P, Q};
+  const ConvDims d = dims(in);
+  if (!d.valid()) fail("the " + std::to_string(R_) + "x" + std::to_string(S_) + " kernel is larger than the padded input");
+  return Shape{in[0], K_, d.P, d.Q};
 }
+
+ConvDims Conv2d::dims(const Shape& in) const { return conv_dims(in[0], C_, in[2], in[3], K_, R_, S_, stride_, pad_); }
 
 void Conv2d::forward(const Tensor& x, Tensor& y, const Pass&) {
   check_shape(y, output_shape(x.shape()), "conv forward output");
-  ops::conv2d_forward(x, weight_, has_bias_ ? &bias_ : nullptr, y, {R_, S_, stride_, pad_}, epilogue_);
+  ops::conv2d_forward(x, weight_, has_bias_ ? &bias_ : nullptr, y, dims(x.shape()), epilogue_);
 }
 
 void Conv2d::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   check_shape(dy, output_shape(x.shape()), "conv backward dL/dy");
   if (dx) check_shape(*dx, x.shape(), "conv backward dL/dx");
-  ops::conv2d_backward(x, weight_, y, dy, dx, dweight_, has_bias_ ? &dbias_ : nullptr, {R_, S_, stride_, pad_},
-                       epilogue_);
+  ops::conv2d_backward(x, weight_, y, dy, dx, dweight_, has_bias_ ? &dbias_ : nullptr, dims(x.shape()), epilogue_);
 }
 
 std::vector<Param> Conv2d::params() {

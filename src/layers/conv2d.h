@@ -35,6 +35,7 @@ class Conv2d : public Layer {
   Epilogue epilogue() const { return epilogue_; }
 
  protected:
+  ConvDims dims(const Shape& in) const;  // of this conv on a batched input (N, C, H, W)
   int64_t C_, K_, R_, S_, stride_, pad_;
   bool has_bias_;
   Epilogue epilogue_ = Epilogue::none;

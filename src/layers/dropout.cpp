@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "backend/ops.h"
-#include "backend/ops_norm.h"
+#include "backend/ops_dropout.h"
 #include "layers/registry.h"
 
 namespace kiln {

@@ -28,10 +28,11 @@ static std::string pool_spec(const char* name, int64_t k, int64_t stride) {
 // (N, C, P, Q), or a kiln::Error naming the layer and the input.
 static Shape pooled_shape(const std::string& spec, const Shape& in, int64_t k, int64_t stride) {
   if (in.rank() != 4) throw Error(spec + ": expects input (N, C, H, W), got input " + in.str());
-  if (in[2] < k || in[3] < k)
+  const PoolDims d = pool_dims(in[0], in[1], in[2], in[3], k, stride);
+  if (!d.valid())
     throw Error(spec + ": the " + std::to_string(k) + "x" + std::to_string(k) + " window is larger than the input " +
                 in.str());
-  return Shape{in[0], in[1], (in[2] - k) / stride + 1, (in[3] - k) / stride + 1};
+  return Shape{d.N, d.C, d.P, d.Q};
 }
 
 // "maxpool 2", "avgpool 3 stride=2": square windows, the stride defaulting to the window.

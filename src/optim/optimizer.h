@@ -1,8 +1,8 @@
 #pragma once
 // Optimizers: one update of the model's flat parameter buffer from its flat gradient buffer
 // (STYLE.md #8: parameters, gradients and moments share one layout, so an update is one loop,
-// and a checkpoint one write). The update loops are kernels behind kiln::ops, so every backend
-// runs the same optimizer code.
+// and a checkpoint one write). Each optimizer sets the scalars of a step (a rule of
+// backend/math/update_rules.h) and every backend runs that rule's per-element body.
 //
 // With g the gradient, θ the parameters, η the learning rate, λ the weight decay and m_i = 1
 // where decay applies to θ_i (weights; not biases or batch-norm scales):
@@ -17,47 +17,74 @@
 //   Adam:                 m ← β1 m + (1 - β1) g,   s ← β2 s + (1 - β2) g²
 //                         θ ← θ - η m̂ / (√ŝ + ε),  m̂ = m / (1 - β1ᵗ), ŝ = s / (1 - β2ᵗ)
 //   AdamW:                Adam with decoupled decay.
+//
+// The optimizers are listed in one table (registry.cpp); each lives in a file of its own
+// (sgd.cpp, adam.cpp).
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "backend/math/update_rules.h"
+#include "config/fields.h"
 #include "tensor/binio.h"
 #include "tensor/tensor.h"
 
 namespace kiln {
 
 struct OptimizerConfig {
-  std::string name = "sgd";               // sgd | adam | adamw
+  std::string name = "sgd";               // a kind of the table: sgd | adam | adamw
   double momentum = 0;                    // μ (sgd)
   std::string momentum_form = "classic";  // classic (v = μv + g) | average (v = μv + (1-μ)g)
   bool nesterov = false;
   double weight_decay = 0;                // λ
   bool decoupled_decay = false;           // true for adamw whatever is set here
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  void fields(Fields& f);  // the [optimizer] keys
 };
 
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual std::string describe() const = 0;  // "sgd momentum=0.9 (classic) weight_decay=0.0005"
-  // One update. decay_mask holds 1 where weight decay applies and 0 elsewhere (same layout).
-  virtual void step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr) = 0;
+  // One update at learning rate lr. decay_mask holds 1 where weight decay applies and 0
+  // elsewhere (same layout).
+  void step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr);
   int64_t steps() const { return steps_; }
   // The state a resumed run needs (step count and moment buffers), tagged with the optimizer's
   // name so that loading into another optimizer is an error.
   void save_state(BinWriter& w) const;
   void load_state(BinReader& r);
   // Moves the moment buffers to a device (they follow the parameters).
-  virtual void to(Device device) = 0;
+  void to(Device device);
 
  protected:
+  // The scalars of step t (1-based) at rate lr.
+  virtual math::UpdateRule rule(double lr, int64_t t) const = 0;
   virtual std::string tag() const = 0;
-  virtual std::vector<Tensor*> state() = 0;
+  // The moment buffers, s0 then s1 of the rule: null where the rule has none, an empty
+  // tensor where this configuration keeps none (SGD without momentum). A fixed array, as a
+  // training step must not allocate.
+  using State = std::array<Tensor*, 2>;
+  virtual State state() = 0;
   int64_t steps_ = 0;
+
+ private:
+  std::vector<Tensor*> buffers() const;  // the non-null entries of state(), as checkpoints hold them
 };
 
-// Validates the configuration (throws kiln::Error naming the key) and builds the optimizer
-// for `param_count` parameters.
+// A kind of optimizer: its name in experiment files and how to build it (which validates the
+// configuration, throwing kiln::Error that names the key).
+struct OptimizerKind {
+  std::string name;
+  std::string help;  // one line, for errors and --help
+  std::unique_ptr<Optimizer> (*make)(const OptimizerConfig& config, int64_t param_count);
+};
+
+const std::vector<OptimizerKind>& optimizer_kinds();
+
+// Builds the optimizer `config.name` for `param_count` parameters.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, int64_t param_count);
 
 }  // namespace kiln

@@ -8,48 +8,60 @@
 
 namespace kiln {
 
+ScheduleKind constant_schedule();     // schedules/constant.cpp
+ScheduleKind step_schedule();         // schedules/step.cpp
+ScheduleKind exponential_schedule();  // schedules/exponential.cpp
+ScheduleKind cosine_schedule();       // schedules/cosine.cpp
+ScheduleKind onecycle_schedule();     // schedules/onecycle.cpp
+ScheduleKind warmup_schedule();       // schedules/warmup.cpp
+
+const std::vector<ScheduleKind>& schedule_kinds() {
+  static const std::vector<ScheduleKind> kinds{constant_schedule(), step_schedule(),     exponential_schedule(),
+                                               cosine_schedule(),   onecycle_schedule(), warmup_schedule()};
+  return kinds;
+}
+
+void ScheduleConfig::fields(Fields& f) {
+  f.section("optimizer");
+  f.key("lr", lr, "the base learning rate η (the schedule scales it)", Bounds::positive());
+  f.section("schedule");
+  std::vector<std::string> names;
+  for (const auto& k : schedule_kinds()) names.push_back(k.name);
+  f.key("name", name, "the learning-rate schedule", names);
+  f.key("step_epochs", step_epochs, "step: epochs between drops", Bounds::at_least(1));
+  f.key("gamma", gamma, "step: the factor at each drop", Bounds::positive());
+  f.key("decay", decay, "exponential: the factor per epoch", Bounds::positive());
+  f.key("min_lr", min_lr, "cosine: the final rate", Bounds::at_least(0));
+  f.key("warmup_epochs", warmup_epochs, "linear warm-up over this many epochs (fractions allowed)", Bounds::at_least(0));
+  f.key("max_lr", max_lr, "onecycle: the peak (0: optimizer.lr)", Bounds::at_least(0));
+  f.key("pct_start", pct_start, "onecycle: the share of the run spent rising", {0, 1, true, true});
+  f.key("div_factor", div_factor, "onecycle: start at max_lr / div_factor", Bounds::positive());
+  f.key("final_div_factor", final_div_factor, "onecycle: end at the start / final_div_factor", Bounds::positive());
+}
+
+double cosine_ramp(double from, double to, double frac) {
+  return to + (from - to) * (1 + std::cos(std::numbers::pi * std::clamp(frac, 0.0, 1.0))) / 2;
+}
+
 double Schedule::lr(int64_t step, int64_t batches_per_epoch) const {
   const double B = static_cast<double>(std::max<int64_t>(batches_per_epoch, 1));
   const double t = static_cast<double>(step), T = static_cast<double>(c_.total_epochs) * B;
-  const double epoch = std::floor(t / B);
-  auto cosine = [](double from, double to, double frac) {
-    return to + (from - to) * (1 + std::cos(std::numbers::pi * std::clamp(frac, 0.0, 1.0))) / 2;
-  };
-  if (c_.name == "onecycle") {
-    const double peak = c_.max_lr > 0 ? c_.max_lr : c_.lr, start = peak / c_.div_factor,
-                 end = start / c_.final_div_factor;
-    // PyTorch places the peak at step pct_start·T - 1 and the end at step T - 1.
-    const double up = c_.pct_start * T - 1, last = T - 1;
-    if (t <= up) return cosine(start, peak, up > 0 ? t / up : 1);
-    return cosine(peak, end, last > up ? (t - up) / (last - up) : 1);
-  }
-  double lr = c_.lr;
-  if (c_.name == "step") lr *= std::pow(c_.gamma, std::floor(epoch / static_cast<double>(c_.step_epochs)));
-  else if (c_.name == "exponential") lr *= std::pow(c_.decay, epoch);
-  else if (c_.name == "cosine") lr = cosine(c_.lr, c_.min_lr, T > 0 ? t / T : 1);
+  double lr = kind_.rate(c_, t, B, T);
   const double W = c_.warmup_epochs * B;
-  if (W > 0 && t < W) lr *= (t + 1) / W;
+  if (!kind_.own_warmup && W > 0 && t < W) lr *= (t + 1) / W;
   return lr;
 }
 
-std::unique_ptr<Schedule> make_schedule(const ScheduleConfig& c) {
-  auto bad = [](const std::string& key, const std::string& msg) { throw Error("schedule." + key + ": " + msg); };
-  static const char* kNames[] = {"constant", "step", "exponential", "cosine", "onecycle", "warmup"};
-  if (std::find(std::begin(kNames), std::end(kNames), c.name) == std::end(kNames))
-    bad("name", "unknown schedule '" + c.name + "' (expected constant, step, exponential, cosine, onecycle or warmup)");
-  if (!(c.lr > 0)) throw Error("optimizer.lr: the learning rate must be > 0");
-  if (c.step_epochs < 1) bad("step_epochs", "must be ≥ 1");
-  if (!(c.gamma > 0)) bad("gamma", "must be > 0");
-  if (!(c.decay > 0)) bad("decay", "must be > 0");
-  if (!(c.min_lr >= 0)) bad("min_lr", "must be ≥ 0");
-  if (!(c.warmup_epochs >= 0)) bad("warmup_epochs", "must be ≥ 0");
-  if (c.name == "warmup" && c.warmup_epochs == 0) bad("warmup_epochs", "the warmup schedule needs warmup_epochs > 0");
-  if (!(c.max_lr >= 0)) bad("max_lr", "must be ≥ 0");
-  if (!(c.pct_start > 0 && c.pct_start < 1)) bad("pct_start", "must be in (0, 1)");
-  if (!(c.div_factor > 0)) bad("div_factor", "must be > 0");
-  if (!(c.final_div_factor > 0)) bad("final_div_factor", "must be > 0");
-  if (c.total_epochs < 1) throw Error("train.epochs: must be ≥ 1");
-  return std::make_unique<Schedule>(c);
+std::unique_ptr<Schedule> make_schedule(const ScheduleConfig& config) {
+  ScheduleConfig c = config;
+  check_fields(c);
+  KILN_REQUIRE(c.total_epochs >= 1, "train.epochs: must be ≥ 1 (the schedule's length), got " << c.total_epochs);
+  for (const auto& k : schedule_kinds())
+    if (k.name == c.name) {
+      if (k.check) k.check(c);
+      return std::make_unique<Schedule>(c, k);
+    }
+  KILN_CHECK(false, "schedule '" << c.name << "' passed the check but is not in the table");
 }
 
 }  // namespace kiln

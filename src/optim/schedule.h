@@ -12,15 +12,20 @@
 //   warmup        linear warm-up (below), then constant
 // Linear warm-up over the first W = warmup_epochs · B steps multiplies any schedule but
 // onecycle (which has its own) by (t + 1) / W.
+//
+// Each schedule is a file of schedules/ (its rate function), listed in one table (schedule.cpp).
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "config/fields.h"
 
 namespace kiln {
 
 struct ScheduleConfig {
-  std::string name = "constant";  // constant | step | exponential | cosine | onecycle | warmup
-  double lr = 0.01;               // η, the base learning rate ([optimizer] lr in experiment files)
+  std::string name = "constant";  // a kind of the table
+  double lr = 0.01;               // η, the base learning rate: the key [optimizer] lr
   int64_t step_epochs = 10;       // step: epochs between drops
   double gamma = 0.1;             // step: factor at each drop
   double decay = 0.88;            // exponential: factor per epoch
@@ -30,20 +35,36 @@ struct ScheduleConfig {
   double pct_start = 0.3;         // onecycle: share of the run spent rising
   double div_factor = 25;         // onecycle: start at max_lr / div_factor
   double final_div_factor = 1e4;  // onecycle: end at start / final_div_factor
-  int64_t total_epochs = 1;       // the run's length (set from [train] epochs)
+  int64_t total_epochs = 1;       // the run's length: not a key, set from [train] epochs
+  void fields(Fields& f);         // the [schedule] keys, and [optimizer] lr
 };
+
+// A kind of schedule: the rate before warm-up at step t of T, B steps an epoch.
+struct ScheduleKind {
+  std::string name;
+  std::string help;
+  bool own_warmup = false;  // the general warm-up does not apply (onecycle rises by itself)
+  double (*rate)(const ScheduleConfig& c, double t, double B, double T);
+  void (*check)(const ScheduleConfig& c) = nullptr;  // settings only this kind needs
+};
+
+const std::vector<ScheduleKind>& schedule_kinds();
 
 class Schedule {
  public:
-  explicit Schedule(const ScheduleConfig& c) : c_(c) {}
+  Schedule(const ScheduleConfig& c, const ScheduleKind& kind) : c_(c), kind_(kind) {}
   double lr(int64_t step, int64_t batches_per_epoch) const;
   const ScheduleConfig& config() const { return c_; }
 
  private:
   ScheduleConfig c_;
+  const ScheduleKind& kind_;
 };
 
 // Validates (throws kiln::Error naming the key) and builds the schedule.
 std::unique_ptr<Schedule> make_schedule(const ScheduleConfig& config);
+
+// The cosine ramp from `from` (frac 0) to `to` (frac 1), frac clamped to [0, 1].
+double cosine_ramp(double from, double to, double frac);
 
 }  // namespace kiln

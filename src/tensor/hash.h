@@ -6,11 +6,7 @@
 // that loops drawing one number per element vectorise. Plain C++17.
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define KILN_HD __host__ __device__ __forceinline__
-#else
-#define KILN_HD inline
-#endif
+#include "tensor/hd.h"
 
 namespace kiln {
 

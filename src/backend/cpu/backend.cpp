@@ -8,6 +8,7 @@
 #include "backend/cpu/algebra.h"
 #include "backend/cpu/blas.h"
 #include "backend/cpu/conv.h"
+#include "backend/cpu/dropout.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/loss.h"
 #include "backend/cpu/norm.h"
@@ -120,12 +121,9 @@ class CpuBackend final : public Backend {
     cpu::dropout_apply(x, scale, y, n);
   }
 
-  void sgd_update(Real* theta, const Real* g, const Real* mask, Real* v, int64_t n, const SgdUpdate& u) override {
-    cpu::sgd_update(theta, g, mask, v, n, u);
-  }
-  void adam_update(Real* theta, const Real* g, const Real* mask, Real* m, Real* s, int64_t n,
-                   const AdamUpdate& u) override {
-    cpu::adam_update(theta, g, mask, m, s, n, u);
+  void optimizer_update(const math::UpdateRule& rule, Real* theta, const Real* g, const Real* mask, Real* s0, Real* s1,
+                        int64_t n) override {
+    cpu::optimizer_update(rule, theta, g, mask, s0, s1, n);
   }
 };
 

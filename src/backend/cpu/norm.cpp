@@ -283,28 +283,4 @@ void batchnorm_backward_naive(const Real* x, const Real* dy, const Real* mean, c
   }
 }
 
-// u_i = hash_uniform(seed, stream, counter_i), counter_i = step << 32 ^ i. Three splitmix64
-// rounds per element (inline, so the loop vectorises): enough work to thread earlier than the
-// memory-bound loops.
-void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) {
-  const uint64_t base = static_cast<uint64_t>(step) << 32;
-  const Real keep = Real(1) / (Real(1) - p);
-  const double pd = p;
-  // By value: a capture by reference would be a conditional load (stores to scale may alias it),
-  // which keeps GCC from vectorising the loop.
-  parallel_for(n, n > kParallelMin / 8, [=](int64_t i_begin, int64_t i_end) {
-#pragma omp simd
-    for (int64_t i = i_begin; i < i_end; ++i) {
-      scale[i] = hash_uniform(seed, stream, base ^ static_cast<uint64_t>(i)) >= pd ? keep : Real(0);
-    }
-  });
-}
-
-void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) {
-  parallel_for(n, n > kParallelMin, [&](int64_t i_begin, int64_t i_end) {
-#pragma omp simd
-    for (int64_t i = i_begin; i < i_end; ++i) y[i] = x[i] * scale[i];
-  });
-}
-
 }  // namespace kiln::cpu

@@ -1,5 +1,5 @@
 #pragma once
-// Batch normalisation and dropout on raw buffers.
+// Batch normalisation on raw buffers.
 //
 // Batch-norm shapes: x, y, dy, dx are (N, C, S) with S = H·W for an (N, C, H, W) input and
 // S = 1 for (N, F) (then C = F); gamma, beta, mean, var, rstd and the running statistics are
@@ -43,12 +43,5 @@ void batchnorm_backward(const Real* x, const Real* dy, const Real* mean, const R
 void batchnorm_backward_naive(const Real* x, const Real* dy, const Real* mean, const Real* rstd, const Real* gamma,
                               int64_t N, int64_t C, int64_t S, bool batch_stats, Real* dx, Real* dgamma,
                               Real* dbeta);
-
-// Inverted-dropout scale of n elements: scale[i] = [u_i >= p] / (1 - p), with
-// u_i = hash_uniform(seed, stream, (step << 32) ^ i), so the mask is a function of
-// (seed, stream, step, i) alone; counters are distinct for i < 2^32 and step < 2^32.
-void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n);
-// y = x ⊙ scale (forward), and dx = dy ⊙ scale (backward).
-void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n);
 
 }  // namespace kiln::cpu

@@ -419,12 +419,9 @@ class CudaBackend final : public Backend {
   }
 
   // ---- optimizers ----
-  void sgd_update(Real* theta, const Real* g, const Real* mask, Real* v, int64_t n, const SgdUpdate& u) override {
-    cuda::sgd_update(theta, g, mask, v, n, u, stream_);
-  }
-  void adam_update(Real* theta, const Real* g, const Real* mask, Real* m, Real* s, int64_t n,
-                   const AdamUpdate& u) override {
-    cuda::adam_update(theta, g, mask, m, s, n, u, stream_);
+  void optimizer_update(const math::UpdateRule& rule, Real* theta, const Real* g, const Real* mask, Real* s0, Real* s1,
+                        int64_t n) override {
+    cuda::optimizer_update(rule, theta, g, mask, s0, s1, n, stream_);
   }
 
   // ---- graphs ----

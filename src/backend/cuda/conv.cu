@@ -15,7 +15,7 @@ namespace {
 // One thread per column entry, in the order of the destination (q fastest) so that the writes
 // are coalesced; consecutive q read consecutive (stride 1) or evenly spaced input pixels.
 template <class I>
-__global__ void im2col_kernel(const float* __restrict__ x, float* __restrict__ cols, ConvGeom g, I total,
+__global__ void im2col_kernel(const float* __restrict__ x, float* __restrict__ cols, ConvDims g, I total,
                               bool matrix) {
   for (I i = static_cast<I>(grid_start()); i < total; i += static_cast<I>(grid_stride()))
     cols[i] = im2col_at(x, g, i, matrix);
@@ -23,7 +23,7 @@ __global__ void im2col_kernel(const float* __restrict__ x, float* __restrict__ c
 
 // One thread per pixel of dx (N, C, H, W), gathering (element.h col2im_at).
 template <class I>
-__global__ void col2im_kernel(const float* __restrict__ dcols, float* __restrict__ dx, ConvGeom g, I total) {
+__global__ void col2im_kernel(const float* __restrict__ dcols, float* __restrict__ dx, ConvDims g, I total) {
   for (I i = static_cast<I>(grid_start()); i < total; i += static_cast<I>(grid_stride())) dx[i] = col2im_at(dcols, g, i);
 }
 
@@ -72,20 +72,20 @@ void im2col(const float* x, float* cols, const ConvDims& d, int64_t stride_n, in
   KILN_CHECK(matrix || (stride_n == CRS * PQ && stride_row == PQ),
              "im2col: unsupported layout strides " << stride_n << ", " << stride_row);
   if (fits32(total))
-    KILN_LAUNCH(im2col_kernel<uint32_t>, blocks_for(total), kThreads, s, x, cols, conv_geom(d),
+    KILN_LAUNCH(im2col_kernel<uint32_t>, blocks_for(total), kThreads, s, x, cols, d,
                 static_cast<uint32_t>(total), matrix);
   else
-    KILN_LAUNCH(im2col_kernel<int64_t>, blocks_for(total), kThreads, s, x, cols, conv_geom(d), total, matrix);
+    KILN_LAUNCH(im2col_kernel<int64_t>, blocks_for(total), kThreads, s, x, cols, d, total, matrix);
 }
 
 void col2im(const float* dcols, float* dx, const ConvDims& d, cudaStream_t s) {
   const int64_t total = d.N * d.C * d.H * d.W;
   if (total <= 0) return;
   if (fits32(total))
-    KILN_LAUNCH(col2im_kernel<uint32_t>, blocks_for(total), kThreads, s, dcols, dx, conv_geom(d),
+    KILN_LAUNCH(col2im_kernel<uint32_t>, blocks_for(total), kThreads, s, dcols, dx, d,
                 static_cast<uint32_t>(total));
   else
-    KILN_LAUNCH(col2im_kernel<int64_t>, blocks_for(total), kThreads, s, dcols, dx, conv_geom(d), total);
+    KILN_LAUNCH(col2im_kernel<int64_t>, blocks_for(total), kThreads, s, dcols, dx, d, total);
 }
 
 void bias_epilogue(float* y, const float* b, int64_t N, int64_t K, int64_t PQ, bool relu, cudaStream_t s) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backend/cuda/element.h"
+#include "backend/math/dropout.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/launch.cuh"
 
@@ -97,7 +98,7 @@ __global__ void set_i64_kernel(int64_t* p, int64_t v) { *p = v; }
 __global__ void dropout_mask_kernel(uint64_t seed, uint64_t stream, const int64_t* __restrict__ device_step,
                                     int64_t step_delta, double p, float keep, float* __restrict__ scale, int64_t n) {
   const int64_t step = *device_step + step_delta;
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) scale[i] = dropout_scale_at(seed, stream, step, p, keep, i);
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) scale[i] = math::dropout_scale_at(seed, stream, step, p, keep, i);
 }
 
 __global__ void dropout_apply_kernel(const float* x, const float* scale, float* y, int64_t n) {

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "backend/dims.h"
-#include "backend/update_rules.h"
+#include "backend/math/update_rules.h"
 
 namespace kiln::cuda {
 
@@ -84,10 +84,8 @@ void batchnorm_backward(const float* x, const float* dy, const float* mean, cons
                         double* work, cudaStream_t s);
 
 // ---- optim.cu (cpu/optim.h): one kernel over the whole flat parameter buffer ----
-void sgd_update(float* theta, const float* g, const float* mask, float* v, int64_t n, const SgdUpdate& u,
-                cudaStream_t s);
-void adam_update(float* theta, const float* g, const float* mask, float* m, float* sq, int64_t n,
-                 const AdamUpdate& u, cudaStream_t s);
+void optimizer_update(const math::UpdateRule& rule, float* theta, const float* g, const float* mask, float* s0,
+                      float* s1, int64_t n, cudaStream_t s);
 
 // Whether this binary has kernels the current device can run (cudaSuccess), else why not.
 cudaError_t probe_kernel_image();

@@ -55,8 +55,8 @@ int main(int argc, char** argv) try {
   set_threads(threads);
   Data data = load_data(e.data, e.seed);
   Model model = build_model_for(e, data.train.sample_shape());
-  model.to(device_of(e.train));
-  auto loss = make_loss(e.loss);
+  model.to(require_device(e.train.device));
+  auto loss = make_loss(e.loss.spec());
   auto optimizer = make_optimizer(e.optimizer, model.param_count());
   optimizer->to(model.device());
   int64_t flops = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/formats.h"
 
 namespace kiln::testing {
 

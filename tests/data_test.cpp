@@ -11,6 +11,7 @@
 #include <set>
 
 #include "data/cifar.h"
+#include "data/formats.h"
 #include "data/idx.h"
 #include "data_files.h"
 

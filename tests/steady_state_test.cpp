@@ -47,7 +47,7 @@ TEST(SteadyState, ATrainingStepAllocatesNothing) {
         "steady.toml");
     Data data = load_data(e.data, e.seed);
     Model model = build_model_for(e, data.train.sample_shape());
-    auto loss = make_loss(e.loss);
+    auto loss = make_loss(e.loss.spec());
     auto opt = make_optimizer(e.optimizer, model.param_count());
     Loader loader(data.train, e.train.batch_size, true, e.seed, data.norm, data.augment);
     TrainStep step(model, *loss, *opt, e.seed);

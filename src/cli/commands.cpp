@@ -145,7 +145,7 @@ int eval(const std::vector<std::string>& args) {
   e.data.limit_train = 0;
   Data data = load_data(e.data, e.seed);
   Model model = build_model_for(e, data.train.sample_shape());
-  model.to(device_of(e.train));
+  model.to(require_device(e.train.device));
   fs::path file = target;
   if (fs::is_directory(target)) file = fs::exists(dir / "weights.kiln") ? dir / "weights.kiln" : dir / "checkpoint.kiln";
   if (file.extension() == ".kiln" && file.filename().string().find("checkpoint") != std::string::npos) {
@@ -155,7 +155,7 @@ int eval(const std::vector<std::string>& args) {
   } else {
     model.load_weights(file.string());
   }
-  auto loss = make_loss(e.loss);
+  auto loss = make_loss(e.loss.spec());
   Evaluation ev = evaluate(model, *loss, data.test, data.norm, std::stoll(a.one("batch", "1000")), false);
   std::printf("%s on %lld test images (%s)\n", file.string().c_str(), static_cast<long long>(data.test.size()),
               e.data.dir.c_str());
@@ -199,7 +199,7 @@ int gradcheck(const std::vector<std::string>& args) {
   Args a(args, {"set", "batch"}, {});
   Experiment e = experiment_from(a);
   Model model = build_model_for(e, sample_shape_of(e));
-  auto loss = make_loss(e.loss);
+  auto loss = make_loss(e.loss.spec());
   const int64_t n = std::stoll(a.one("batch", "4"));
   Tensor x{model.input_shape().batched(n)};
   Rng rng(e.seed);

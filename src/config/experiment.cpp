@@ -1,342 +1,146 @@
 #include "config/experiment.h"
 
 #include <fstream>
-#include <iomanip>
-#include <set>
 #include <sstream>
-#include <toml.hpp>
 
-#include "backend/backend.h"
+#include "config/toml_fields.h"
+#include "data/formats.h"
+#include "loss/loss.h"
 #include "tensor/check.h"
 
 namespace kiln {
 
 namespace {
 
-// Reads typed keys out of one TOML table, remembering which were used, so that anything left
-// over (a typo such as "learnig_rate") is reported instead of silently ignored.
-class Section {
- public:
-  Section(const toml::value* table, std::string path, std::string file)
-      : table_(table), path_(std::move(path)), file_(std::move(file)) {}
+// Far beyond what any run here needs, and small enough that the products built from them
+// (a batch's bytes, an epoch's steps) cannot overflow.
+constexpr double kMaxBatch = 1 << 20, kMaxEpochs = 1e6, kMaxSamples = 1LL << 40;
+constexpr double kMaxThreads = 1024;
 
-  template <class F>
-  void read(const std::string& key, F&& convert) {
-    if (!table_) return;
-    const auto& t = table_->as_table();
-    auto it = t.find(key);
-    if (it == t.end()) return;
-    used_.insert(key);
-    try {
-      convert(it->second);
-    } catch (const Error& e) {
-      fail(it->second, key, e.what());
-    }
-  }
-  void get(const std::string& key, std::string& out) {
-    read(key, [&](const toml::value& v) {
-      if (!v.is_string()) throw Error("expected a string, got " + type_name(v));
-      out = v.as_string().str;
-    });
-  }
-  void get(const std::string& key, double& out) {
-    read(key, [&](const toml::value& v) {
-      if (v.is_floating()) out = v.as_floating();
-      else if (v.is_integer()) out = static_cast<double>(v.as_integer());
-      else throw Error("expected a number, got " + type_name(v));
-    });
-  }
-  void get(const std::string& key, int64_t& out, int64_t min = INT64_MIN) {
-    read(key, [&](const toml::value& v) {
-      if (!v.is_integer()) throw Error("expected an integer, got " + type_name(v));
-      if (v.as_integer() < min) throw Error("must be at least " + std::to_string(min));
-      out = v.as_integer();
-    });
-  }
-  void get(const std::string& key, int& out) {
-    int64_t x = out;
-    get(key, x, 0);
-    out = static_cast<int>(x);
-  }
-  void get(const std::string& key, uint64_t& out) {
-    int64_t x = static_cast<int64_t>(out);
-    get(key, x, 0);
-    out = static_cast<uint64_t>(x);
-  }
-  void get(const std::string& key, bool& out) {
-    read(key, [&](const toml::value& v) {
-      if (!v.is_boolean()) throw Error("expected true or false, got " + type_name(v));
-      out = v.as_boolean();
-    });
-  }
-  void get(const std::string& key, std::vector<std::string>& out) {
-    read(key, [&](const toml::value& v) {
-      if (!v.is_array()) throw Error("expected an array of strings, got " + type_name(v));
-      out.clear();
-      for (const auto& e : v.as_array()) {
-        if (!e.is_string()) throw Error("expected an array of strings, found " + type_name(e));
-        out.push_back(e.as_string().str);
-      }
-    });
-  }
-  void get(const std::string& key, std::vector<double>& out) {
-    read(key, [&](const toml::value& v) {
-      if (!v.is_array()) throw Error("expected an array of numbers, got " + type_name(v));
-      out.clear();
-      for (const auto& e : v.as_array()) {
-        if (e.is_floating()) out.push_back(e.as_floating());
-        else if (e.is_integer()) out.push_back(static_cast<double>(e.as_integer()));
-        else throw Error("expected an array of numbers, found " + type_name(e));
-      }
-    });
-  }
-  // Anything not read is unknown.
-  void finish(const std::vector<std::string>& known_subtables = {}) const {
-    if (!table_) return;
-    for (const auto& [k, v] : table_->as_table()) {
-      if (used_.count(k) || std::find(known_subtables.begin(), known_subtables.end(), k) != known_subtables.end())
-        continue;
-      std::string known;
-      fail(v, k, "unknown key");
-    }
-  }
-  [[noreturn]] void fail(const toml::value& v, const std::string& key, const std::string& msg) const {
-    const auto loc = v.location();
-    std::string where = loc.file_name() == "unknown file" ? file_ : loc.file_name();
-    std::ostringstream os;
-    os << where;
-    if (loc.line() > 0) os << ":" << loc.line();
-    os << ": key '" << (path_.empty() ? "" : path_ + ".") << key << "': " << msg;
-    throw Error(os.str());
-  }
+}  // namespace
 
- private:
-  static std::string type_name(const toml::value& v) {
-    std::ostringstream os;
-    os << v.type();
-    return os.str();
-  }
-  const toml::value* table_;
-  std::string path_, file_;
-  std::set<std::string> used_;
-};
-
-const toml::value* subtable(const toml::value& root, const std::string& key, const std::string& file) {
-  const auto& t = root.as_table();
-  auto it = t.find(key);
-  if (it == t.end()) return nullptr;
-  if (!it->second.is_table()) {
-    Section s(&root, "", file);
-    s.fail(it->second, key, "expected a table ([" + key + "])");
-  }
-  return &it->second;
+void DataConfig::fields(Fields& f) {
+  f.section("data");
+  f.key("dataset", dataset, "the dataset's format", data_format_names());
+  f.key("dir", dir, "the folder holding its files (empty: the format's default)");
+  f.key("validation", validation, "the fraction of the training set held out for validation", Bounds::below(0, 1));
+  f.key("normalize", normalize, "per-channel mean/std normalisation, from the training set");
+  f.key("mean", mean, "per-channel means instead (pixel/255 units)", Bounds::any());
+  f.key("std", std, "per-channel standard deviations instead", Bounds::positive());
+  f.key("limit_train", limit_train, "use only the first N training samples (0: all)", Bounds::between(0, kMaxSamples));
+  f.key("limit_test", limit_test, "use only the first N test samples (0: all)", Bounds::between(0, kMaxSamples));
+  f.key("crop_pad", crop_pad, "random crops from the image padded by this many pixels (0: off)", Bounds::between(0, 64));
+  f.key("hflip", hflip, "random horizontal flips");
+  f.key("cutout", cutout, "zero a random square of this side (0: off)", Bounds::between(0, 1024));
 }
 
-// "a.b.c=value" -> root[a][b][c] = value parsed as TOML (or as a string when it is not TOML).
-void apply_override(toml::value& root, const std::string& text) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) throw Error("--set '" + text + "': expected KEY=VALUE, e.g. optimizer.lr=0.01");
-  std::string key = text.substr(0, eq), val = text.substr(eq + 1);
-  toml::value parsed;
-  try {
-    std::istringstream is("v = " + val);
-    parsed = toml::find(toml::parse(is, "--set " + text), "v");
-  } catch (const std::exception&) {
-    parsed = toml::value(val);  // a bare word: a string
-  }
-  toml::value* node = &root;
-  std::string rest = key;
-  for (;;) {
-    auto dot = rest.find('.');
-    std::string part = rest.substr(0, dot);
-    if (part.empty()) throw Error("--set '" + text + "': empty key component");
-    if (dot == std::string::npos) {
-      node->as_table()[part] = parsed;
-      return;
-    }
-    auto& t = node->as_table();
-    if (!t.count(part)) t[part] = toml::table{};
-    node = &t[part];
-    if (!node->is_table()) throw Error("--set '" + text + "': '" + part + "' is not a table");
-    rest = rest.substr(dot + 1);
-  }
-}
-
-std::string quote(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
-
-std::string num(double v) {
+std::string LossConfig::spec() const {
+  if (label_smoothing == 0) return name;
   std::ostringstream os;
-  os << std::setprecision(10) << v;
-  std::string s = os.str();
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // keep it a TOML float
-  return s;
-}
-
-std::string to_toml(const Experiment& e) {
-  std::ostringstream os;
-  auto list = [](const auto& v, auto fmt) {
-    std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + fmt(v[i]);
-    return s + "]";
-  };
-  os << "# kiln experiment, fully resolved (defaults and --set overrides applied)\n";
-  os << "name = " << quote(e.name) << "\n";
-  if (!e.description.empty()) os << "description = " << quote(e.description) << "\n";
-  os << "seed = " << e.seed << "\n\n[data]\n";
-  const auto& d = e.data;
-  os << "dataset = " << quote(d.dataset) << "\ndir = " << quote(d.dir) << "\nvalidation = " << num(d.validation)
-     << "\nnormalize = " << (d.normalize ? "true" : "false") << "\n";
-  if (!d.mean.empty()) os << "mean = " << list(d.mean, num) << "\n";
-  if (!d.std.empty()) os << "std = " << list(d.std, num) << "\n";
-  os << "limit_train = " << d.limit_train << "\nlimit_test = " << d.limit_test << "\ncrop_pad = " << d.crop_pad
-     << "\nhflip = " << (d.hflip ? "true" : "false") << "\ncutout = " << d.cutout << "\n\n[model]\nlayers = [\n";
-  for (const auto& l : e.layers) os << "  " << quote(l) << ",\n";
-  os << "]\n\n[loss]\nname = " << quote(e.loss) << "\n\n[optimizer]\n";
-  const auto& o = e.optimizer;
-  os << "name = " << quote(o.name) << "\nlr = " << num(e.schedule.lr) << "\nmomentum = " << num(o.momentum)
-     << "\nmomentum_form = " << quote(o.momentum_form) << "\nnesterov = " << (o.nesterov ? "true" : "false")
-     << "\nweight_decay = " << num(o.weight_decay) << "\ndecoupled_weight_decay = " << (o.decoupled_decay ? "true" : "false")
-     << "\nbeta1 = " << num(o.beta1) << "\nbeta2 = " << num(o.beta2) << "\neps = " << num(o.eps) << "\n\n[schedule]\n";
-  const auto& s = e.schedule;
-  os << "name = " << quote(s.name) << "\nstep_epochs = " << s.step_epochs << "\ngamma = " << num(s.gamma)
-     << "\ndecay = " << num(s.decay) << "\nmin_lr = " << num(s.min_lr) << "\nwarmup_epochs = " << num(s.warmup_epochs)
-     << "\nmax_lr = " << num(s.max_lr) << "\npct_start = " << num(s.pct_start) << "\ndiv_factor = " << num(s.div_factor)
-     << "\nfinal_div_factor = " << num(s.final_div_factor) << "\n\n[train]\n";
-  const auto& t = e.train;
-  os << "batch_size = " << t.batch_size << "\nepochs = " << t.epochs << "\neval_batch_size = " << t.eval_batch_size
-     << "\nlog_every = " << t.log_every << "\nthreads = " << t.threads << "\ndevice = " << quote(t.device) << "\n";
+  os << name << " smoothing=" << label_smoothing;
   return os.str();
+}
+
+void LossConfig::fields(Fields& f) {
+  f.section("loss");
+  f.key("name", name, "the loss", loss_names());
+  f.key("label_smoothing", label_smoothing, "softmax_xent: the share of the target spread over all classes",
+        Bounds::below(0, 1));
+}
+
+void TrainConfig::fields(Fields& f) {
+  f.section("train");
+  f.key("batch_size", batch_size, "samples per optimizer step", Bounds::between(1, kMaxBatch));
+  f.key("epochs", epochs, "passes over the training set", Bounds::between(1, kMaxEpochs));
+  f.key("eval_batch_size", eval_batch_size, "samples per batch when evaluating", Bounds::between(1, kMaxBatch));
+  f.key("log_every", log_every, "batches between points of the per-batch curves", Bounds::between(1, 1e9));
+  f.key("threads", threads, "threads of kiln's pool (0: all cores)", Bounds::between(0, kMaxThreads));
+  f.key("device", device, "where to train", {"cpu", "cuda"});
+}
+
+void Experiment::fields(Fields& f) {
+  f.section("");
+  f.key("name", name, "the run's name (its folder is NAME-DATE-TIME)");
+  f.key("description", description, "free text, shown in the report");
+  f.key("seed", seed, "seeds the weights, the data order and every random draw", Bounds::between(0, 9.007199254740992e15));
+  data.fields(f);
+  f.section("model");
+  f.key("layers", layers, "the network, one layer a string (see `kiln help layers`)");
+  loss.fields(f);
+  optimizer.fields(f);
+  schedule.fields(f);
+  train.fields(f);
+}
+
+namespace {
+
+std::string resolved_toml(Experiment e) {
+  TomlWriter w;
+  e.fields(w);
+  return w.str("# kiln experiment, fully resolved (defaults and --set overrides applied)\n");
 }
 
 Experiment from_toml(const toml::value& root, const std::string& file) {
   Experiment e;
   e.source = file;
-  Section top(&root, "", file);
-  top.get("name", e.name);
-  top.get("description", e.description);
-  top.get("seed", e.seed);
-  top.finish({"data", "model", "loss", "optimizer", "schedule", "train"});
-
-  Section data(subtable(root, "data", file), "data", file);
-  auto& d = e.data;
-  data.get("dataset", d.dataset);
-  data.get("dir", d.dir);
-  data.get("validation", d.validation);
-  data.get("normalize", d.normalize);
-  data.get("mean", d.mean);
-  data.get("std", d.std);
-  data.get("limit_train", d.limit_train, 0);
-  data.get("limit_test", d.limit_test, 0);
-  data.get("crop_pad", d.crop_pad, 0);
-  data.get("hflip", d.hflip);
-  data.get("cutout", d.cutout, 0);
-  data.read("validation", [&](const toml::value&) {
-    if (!(d.validation >= 0 && d.validation < 1)) throw Error("must be in [0, 1)");
-  });
-  data.finish();
-  if (d.dir.empty()) d.dir = default_data_dir(d.dataset);
-
-  Section model(subtable(root, "model", file), "model", file);
-  model.get("layers", e.layers);
-  model.finish();
+  TomlReader reader(root, file);
+  e.fields(reader);
+  reader.finish();
+  if (e.data.dir.empty()) e.data.dir = data_format(e.data.dataset).default_dir;
   if (e.layers.empty()) throw Error(file + ": [model] layers is missing or empty");
-
-  Section loss(subtable(root, "loss", file), "loss", file);
-  loss.get("name", e.loss);
-  double smoothing = 0;
-  loss.get("label_smoothing", smoothing);
-  loss.finish();
-  if (smoothing != 0) {
-    std::ostringstream os;
-    os << e.loss << " smoothing=" << smoothing;
-    e.loss = os.str();
-  }
-
-  Section opt(subtable(root, "optimizer", file), "optimizer", file);
-  auto& o = e.optimizer;
-  opt.get("name", o.name);
-  opt.get("lr", e.schedule.lr);
-  opt.get("momentum", o.momentum);
-  opt.get("momentum_form", o.momentum_form);
-  opt.get("nesterov", o.nesterov);
-  opt.get("weight_decay", o.weight_decay);
-  opt.get("decoupled_weight_decay", o.decoupled_decay);
-  opt.get("beta1", o.beta1);
-  opt.get("beta2", o.beta2);
-  opt.get("eps", o.eps);
-  opt.finish();
-
-  Section sch(subtable(root, "schedule", file), "schedule", file);
-  auto& s = e.schedule;
-  sch.get("name", s.name);
-  sch.get("step_epochs", s.step_epochs, 1);
-  sch.get("gamma", s.gamma);
-  sch.get("decay", s.decay);
-  sch.get("min_lr", s.min_lr);
-  sch.get("warmup_epochs", s.warmup_epochs);
-  sch.get("max_lr", s.max_lr);
-  sch.get("pct_start", s.pct_start);
-  sch.get("div_factor", s.div_factor);
-  sch.get("final_div_factor", s.final_div_factor);
-  sch.finish();
-
-  Section train(subtable(root, "train", file), "train", file);
-  auto& t = e.train;
-  train.get("batch_size", t.batch_size, 1);
-  train.get("epochs", t.epochs, 1);
-  train.get("eval_batch_size", t.eval_batch_size, 1);
-  train.get("log_every", t.log_every, 1);
-  train.get("threads", t.threads);
-  train.get("device", t.device);
-  train.finish();
-  s.total_epochs = t.epochs;
-  train.read("device", [&](const toml::value&) {
-    if (t.device != "cpu" && t.device != "cuda") throw Error("'" + t.device + "': expected cpu or cuda");
-  });
-
-  // Validate the optimizer and schedule now, so a bad value fails before any data is read.
-  make_optimizer(o, 1);
-  make_schedule(s);
-  e.resolved = to_toml(e);
+  if (!e.data.mean.empty() || !e.data.std.empty())
+    if (e.data.mean.size() != e.data.std.size())
+      throw Error(file + ": data.mean and data.std need one value each per channel, got " +
+                  std::to_string(e.data.mean.size()) + " and " + std::to_string(e.data.std.size()));
+  e.schedule.total_epochs = e.train.epochs;
+  // What only the optimizer or schedule kind can judge (nesterov without momentum, say), now,
+  // so that a bad value fails before any data is read.
+  make_optimizer(e.optimizer, 1);
+  make_schedule(e.schedule);
+  e.resolved = resolved_toml(e);
   return e;
 }
 
-toml::value parse_root(std::istream& is, const std::string& name) {
-  try {
-    return toml::parse(is, name);
-  } catch (const std::exception& ex) {
-    throw Error(std::string(ex.what()));
+// Lists every declared key with its type, default and allowed values.
+class KeyLister : public Fields {
+ public:
+  std::vector<KeyInfo> keys;
+  void section(const char* name) override { section_ = name; }
+  void key(const char* name, std::string& v, const char* help, const std::vector<std::string>& choices) override {
+    std::string allowed;
+    for (const auto& c : choices) allowed += (allowed.empty() ? "" : " | ") + c;
+    add(name, "string", toml_quote(v), allowed, help);
   }
-}
+  void key(const char* name, double& v, const char* help, Bounds b) override { add(name, "number", toml_number(v), b.text(), help); }
+  void key(const char* name, int64_t& v, const char* help, Bounds b) override {
+    add(name, "integer", std::to_string(v), b.text(), help);
+  }
+  void key(const char* name, bool& v, const char* help) override { add(name, "boolean", v ? "true" : "false", "", help); }
+  void key(const char* name, std::vector<double>&, const char* help, Bounds each) override {
+    add(name, "array of numbers", "[]", "each " + each.text(), help);
+  }
+  void key(const char* name, std::vector<std::string>&, const char* help) override {
+    add(name, "array of strings", "[]", "", help);
+  }
+
+ private:
+  void add(const char* name, const char* type, const std::string& def, const std::string& allowed, const char* help) {
+    keys.push_back({section_.empty() ? name : section_ + "." + name, type, def, allowed, help});
+  }
+  std::string section_;
+};
 
 }  // namespace
 
-Device device_of(const TrainConfig& t) {
-  const Device d = t.device == "cuda" ? Device::cuda : Device::cpu;
-  if (!device_available(d))
-    throw Error("train.device = \"" + t.device + "\": " +
-                (cuda_backend_built() ? std::string("no usable NVIDIA GPU was found")
-                                      : std::string("this build of kiln has no CUDA backend (configure it where nvcc is installed)")));
-  return d;
-}
-
-std::string default_data_dir(const std::string& dataset) {
-  if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
-  if (dataset == "mnist") return "../shared/datasets/mnist";
-  if (dataset == "cifar10") return ".data/cifar10";
-  return "";
+std::vector<KeyInfo> experiment_keys() {
+  Experiment e;
+  KeyLister l;
+  e.fields(l);
+  return l.keys;
 }
 
 Experiment parse_experiment(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
-  std::istringstream is(text);
-  toml::value root = parse_root(is, name);
+  toml::value root = parse_toml(text, name);
   for (const auto& o : overrides) apply_override(root, o);
   return from_toml(root, name);
 }

@@ -1,20 +1,23 @@
 #pragma once
 // An experiment file (TOML) describes one training run: data, model, loss, optimizer,
-// schedule and training settings. Any key can be overridden with "section.key=value". Unknown
-// keys and wrongly typed values are errors naming the file, the line and the key.
+// schedule and training settings. Any key can be overridden with "section.key=value". Each
+// key is declared once, in its section's fields() (config/fields.h), with its default, its
+// allowed values and its help; reading, writing the resolved copy, --help and suggestions
+// all come from there. Unknown keys and wrongly typed or out-of-range values are errors
+// naming the file, the line and the key.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "config/fields.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "tensor/tensor.h"
 
 namespace kiln {
 
 struct DataConfig {
-  std::string dataset = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | idx
-  std::string dir;                        // empty: the dataset's default location
+  std::string dataset = "fashion-mnist";  // a format of data/formats.cpp
+  std::string dir;                        // empty: the format's default location
   double validation = 0;                  // fraction of the training set held out
   bool normalize = true;                  // per-channel mean/std from the training set
   std::vector<double> mean, std;          // or given explicitly
@@ -22,15 +25,24 @@ struct DataConfig {
   int64_t crop_pad = 0;
   bool hflip = false;
   int64_t cutout = 0;
+  void fields(Fields& f);
+};
+
+struct LossConfig {
+  std::string name = "softmax_xent";
+  double label_smoothing = 0;
+  std::string spec() const;  // what make_loss takes: "softmax_xent smoothing=0.1"
+  void fields(Fields& f);
 };
 
 struct TrainConfig {
   int64_t batch_size = 64;
   int64_t epochs = 5;
   int64_t eval_batch_size = 1000;
-  int64_t log_every = 50;  // batches between points of the per-batch curves
-  int threads = 0;         // 0: all cores
+  int64_t log_every = 50;      // batches between points of the per-batch curves
+  int64_t threads = 0;         // 0: all cores
   std::string device = "cpu";  // cpu | cuda
+  void fields(Fields& f);
 };
 
 struct Experiment {
@@ -39,12 +51,14 @@ struct Experiment {
   uint64_t seed = 1;
   DataConfig data;
   std::vector<std::string> layers;
-  std::string loss = "softmax_xent";
+  LossConfig loss;
   OptimizerConfig optimizer;
-  ScheduleConfig schedule;  // schedule.lr is the optimizer's base learning rate
+  ScheduleConfig schedule;  // schedule.lr is the key [optimizer] lr
   TrainConfig train;
   std::string source;    // the file it came from
   std::string resolved;  // the full configuration after defaults and overrides, as TOML
+  // Every key of an experiment file, section by section.
+  void fields(Fields& f);
 };
 
 // Reads FILE and applies overrides ("optimizer.lr=0.01"; the value is TOML: 0.01, true,
@@ -54,10 +68,11 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 Experiment parse_experiment(const std::string& toml_text, const std::string& name,
                             const std::vector<std::string>& overrides = {});
 
-// The device named by train.device; throws if this build or machine cannot run on it.
-Device device_of(const TrainConfig& t);
-
-// Where a dataset lives when the file names no directory.
-std::string default_data_dir(const std::string& dataset);
+// Every key an experiment file may hold ("optimizer.lr"), with its type, default, allowed
+// values and help, for `kiln help keys` and suggestions.
+struct KeyInfo {
+  std::string key, type, default_value, allowed, help;
+};
+std::vector<KeyInfo> experiment_keys();
 
 }  // namespace kiln

@@ -41,6 +41,12 @@ class Fields {
   virtual void key(const char* name, bool& v, const char* help) = 0;
   virtual void key(const char* name, std::vector<double>& v, const char* help, Bounds each) = 0;
   virtual void key(const char* name, std::vector<std::string>& v, const char* help) = 0;
+  // Unsigned integers (seeds), through the int64 declaration.
+  void key(const char* name, uint64_t& v, const char* help, Bounds b) {
+    int64_t x = static_cast<int64_t>(v);
+    key(name, x, help, b);
+    v = static_cast<uint64_t>(x);
+  }
 };
 
 // Throws kiln::Error ("optimizer.momentum: 1.5 is outside the allowed range (must be [0, 1))")

@@ -62,6 +62,10 @@ std::vector<std::string> read_meta(const std::string& path) {
 
 }  // namespace
 
+std::vector<std::string> cifar10_class_names() {
+  return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+}
+
 Dataset load_cifar10_files(const std::vector<std::string>& paths) {
   if (paths.empty()) throw Error("CIFAR-10: no files given");
   // Open every file and check the sizes of the plain ones before reading (or allocating) anything.
@@ -81,7 +85,7 @@ Dataset load_cifar10_files(const std::vector<std::string>& paths) {
   d.labels.reserve(static_cast<size_t>(known_records));
   std::vector<uint8_t> buf(static_cast<size_t>(kRecordsPerRead * kRecord));
   for (auto& r : readers) read_records(*r, buf, d);
-  d.class_names = default_class_names("cifar10", kClasses);
+  d.class_names = cifar10_class_names();
   return d;
 }
 

@@ -13,6 +13,8 @@
 namespace kiln {
 
 Dataset load_cifar10_files(const std::vector<std::string>& paths);
+// The standard ten, in label order.
+std::vector<std::string> cifar10_class_names();
 Dataset load_cifar10_dir(const std::string& dir, bool train);
 
 }  // namespace kiln

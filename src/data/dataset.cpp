@@ -110,15 +110,4 @@ Normalization compute_normalization(const Dataset& data) {
   return norm;
 }
 
-std::vector<std::string> default_class_names(const std::string& dataset, int64_t classes) {
-  if (classes == 10 && dataset == "fashion-mnist")
-    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
-  if (classes == 10 && dataset == "cifar10")
-    return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
-  // MNIST's classes are its digits; anything else gets its label numbers too.
-  std::vector<std::string> names;
-  for (int64_t k = 0; k < classes; ++k) names.push_back(std::to_string(k));
-  return names;
-}
-
 }  // namespace kiln

@@ -40,8 +40,4 @@ struct Normalization {
 // integer sums. A constant channel (std 0) gets std 1, so normalised values stay finite.
 Normalization compute_normalization(const Dataset& data);
 
-// The class names of the datasets kiln knows: "fashion-mnist", "mnist", "cifar10"; for
-// anything else, "0", "1", ... up to `classes`.
-std::vector<std::string> default_class_names(const std::string& dataset, int64_t classes);
-
 }  // namespace kiln

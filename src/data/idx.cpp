@@ -100,7 +100,7 @@ Dataset load_idx_files(const std::string& images_path, const std::string& labels
                   std::to_string(classes - 1) + ")");
     d.labels[i] = raw[i];
   }
-  d.class_names = default_class_names("idx", classes);
+  for (int64_t k = 0; k < classes; ++k) d.class_names.push_back(std::to_string(k));
   return d;
 }
 

@@ -54,6 +54,11 @@ double MSE::forward_backward(const Tensor& out, const Targets& t, Tensor* dout) 
   return ops::mse(out, onehot_, dout);
 }
 
+const std::vector<std::string>& loss_names() {
+  static const std::vector<std::string> names{"softmax_xent", "cross_entropy", "xent", "softmax_cross_entropy", "mse"};
+  return names;
+}
+
 std::unique_ptr<Loss> make_loss(const std::string& text) {
   SpecLine s(text, "loss");
   if (s.name == "softmax_xent" || s.name == "cross_entropy" || s.name == "xent" || s.name == "softmax_cross_entropy") {

@@ -54,5 +54,7 @@ class MSE : public Loss {
 
 // "softmax_xent", "softmax_xent smoothing=0.1", "mse" (aliases: "cross_entropy", "xent").
 std::unique_ptr<Loss> make_loss(const std::string& spec);
+// The names make_loss knows.
+const std::vector<std::string>& loss_names();
 
 }  // namespace kiln

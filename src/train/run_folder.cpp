@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "backend/cpu/blas.h"
+#include "backend/runtime.h"
 #include "tensor/binio.h"
 #include "tensor/check.h"
 
@@ -54,31 +54,14 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-static std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) {
-      auto c = line.find(':');
-      return c == std::string::npos ? line : line.substr(c + 2);
-    }
-  return "unknown";
-}
-
 KeyValues machine_manifest() {
   char host[256] = "unknown";
   ::gethostname(host, sizeof host - 1);
-  std::string blas = cpu::blas_description();
-  return {
-      {"kiln_version", KILN_VERSION},
-      {"git_revision", KILN_GIT_REV},
-      {"host", host},
-      {"cpu", cpu_model()},
-      {"cores", std::to_string(std::thread::hardware_concurrency())},
-      {"blas", blas},
-      {"zlib", zlibVersion()},
-      {"compiler", std::string("g++ ") + __VERSION__},
-  };
+  KeyValues kv{{"kiln_version", KILN_VERSION}, {"git_revision", KILN_GIT_REV}, {"host", host}};
+  for (auto& p : compute_description()) kv.push_back(p);
+  kv.emplace_back("zlib", zlibVersion());
+  kv.emplace_back("compiler", std::string("g++ ") + __VERSION__);
+  return kv;
 }
 
 static std::string toml_quote(const std::string& s) {

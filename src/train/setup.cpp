@@ -1,19 +1,15 @@
 #include "train/setup.h"
 
-#include "data/cifar.h"
-#include "data/idx.h"
+#include "data/formats.h"
 #include "model/build.h"
 
 namespace kiln {
 
 static Dataset read_split(const DataConfig& cfg, bool train) {
-  if (cfg.dataset == "cifar10") return load_cifar10_dir(cfg.dir, train);
-  if (cfg.dataset == "mnist" || cfg.dataset == "fashion-mnist" || cfg.dataset == "idx") {
-    Dataset d = load_idx_dir(cfg.dir, train);
-    d.class_names = default_class_names(cfg.dataset, d.classes());
-    return d;
-  }
-  throw Error("data.dataset: unknown dataset '" + cfg.dataset + "' (expected fashion-mnist, mnist, cifar10 or idx)");
+  const DataFormat& f = data_format(cfg.dataset);
+  Dataset d = f.read(cfg.dir, train);
+  if (static_cast<int64_t>(f.class_names.size()) == d.classes()) d.class_names = f.class_names;
+  return d;
 }
 
 Data load_data(const DataConfig& cfg, uint64_t seed) {
@@ -43,8 +39,7 @@ Data load_data(const DataConfig& cfg, uint64_t seed) {
 }
 
 Shape sample_shape_of(const Experiment& e) {
-  if (e.data.dataset == "mnist" || e.data.dataset == "fashion-mnist") return Shape{1, 28, 28};
-  if (e.data.dataset == "cifar10") return Shape{3, 32, 32};
+  if (const auto& known = data_format(e.data.dataset).sample) return *known;
   return load_data(e.data, e.seed).train.sample_shape();
 }
 

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "backend/cpu/threads.h"
 #include "model/build.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -49,9 +48,9 @@ std::string fixed4(double v) {
 RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& opt, bool resuming) {
   set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
   Data data = load_data(e.data, e.seed);
-  const Device device = device_of(e.train);
+  const Device device = require_device(e.train.device);
   Model model = build_model_for(e, data.train.sample_shape());
-  auto loss = make_loss(e.loss);
+  auto loss = make_loss(e.loss.spec());
   auto optimizer = make_optimizer(e.optimizer, model.param_count());
   auto schedule = make_schedule(e.schedule);
   const std::string ckpt = dir + "/checkpoint.kiln";
@@ -196,10 +195,6 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
 }
 
 }  // namespace
-
-void set_threads(int threads) { cpu::set_thread_count(threads); }
-
-int thread_count() { return cpu::thread_count(); }
 
 void install_stop_handlers() {
   std::signal(SIGINT, on_stop_signal);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/runtime.h"
 #include "config/experiment.h"
 
 namespace kiln {
@@ -31,12 +32,6 @@ RunResult train(const Experiment& experiment, const TrainOptions& options);
 // Continues the run in RUN_DIR from its checkpoint, with its own resolved configuration and
 // the given overrides (a lower learning rate after a divergence, say; they are recorded).
 RunResult resume(const std::string& run_dir, const TrainOptions& options, const std::vector<std::string>& overrides = {});
-
-// Sets the size of kiln's one thread pool (0: all cores; backend/cpu/threads.h). The BLAS stays
-// single-threaded and large GEMMs are split over this pool (backend/cpu/blas.h), so nothing
-// oversubscribes.
-void set_threads(int threads);
-int thread_count();  // the pool's size
 
 // SIGINT/SIGTERM ask the running loop to save a checkpoint and stop.
 void install_stop_handlers();

@@ -246,7 +246,7 @@ TEST(BackendNoGpu, CudaRequestsFailWithAClearError) {
   EXPECT_THROW(Tensor(Shape{4}).to(Device::cuda), Error);
   TrainConfig t;
   t.device = "cuda";
-  EXPECT_THROW(device_of(t), Error);
+  EXPECT_THROW(require_device(t.device), Error);
   // Asking twice gives the same answer (the failure is remembered, nothing is retried badly).
   EXPECT_FALSE(device_available(Device::cuda));
 }

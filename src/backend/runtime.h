@@ -1,0 +1,31 @@
+#pragma once
+// The process-wide settings of the compute, in one place: which device runs the kernels, how
+// many threads kiln's pool has, and a description of the machine (for run folders, reports and
+// benchmark tables). The trainer, the CLI and the Python module set them here; nothing above
+// the backend reaches into backend/cpu/ for them.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace kiln {
+
+// "cpu" or "cuda"; throws kiln::Error for anything else, or when this build or machine cannot
+// run on it (saying why: no CUDA backend in the build, no usable GPU).
+Device require_device(const std::string& name);
+
+// Sets the size of kiln's one thread pool (0: all cores; backend/cpu/threads.h). The BLAS stays
+// single-threaded and large GEMMs are split over this pool (backend/cpu/blas.h), so nothing
+// oversubscribes. Throws kiln::Error outside [0, kMaxThreads].
+constexpr int kMaxThreads = 1024;
+void set_threads(int64_t threads);
+int thread_count();  // the pool's size
+
+// The CPU's model name ("AMD EPYC 9B14"), from /proc/cpuinfo.
+std::string cpu_model();
+// The compute as key-value pairs: cpu, cores, threads, blas (and the device when it is not
+// the CPU).
+std::vector<std::pair<std::string, std::string>> compute_description(Device device = Device::cpu);
+
+}  // namespace kiln

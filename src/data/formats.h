@@ -1,0 +1,35 @@
+#pragma once
+// The dataset formats of experiment files, one row each in one table (formats.cpp): the name
+// that [data] dataset takes, where its files are by default and how to get them, the sample
+// shape when it is known without reading them, the class names, and the reader. The config
+// (allowed names, the default folder), the run setup, `kiln eval`, `kiln summary` and the
+// report all read this table; a new format is its reader's file plus one row.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace kiln {
+
+struct DataFormat {
+  std::string name;                      // "fashion-mnist"
+  std::string help;                      // one line: what it is
+  std::string default_dir;               // [data] dir when the experiment names none ("": required)
+  std::string how_to_get;                // said when the folder is missing
+  std::optional<Shape> sample;           // per-sample shape, when known without reading the files
+  std::vector<std::string> class_names;  // empty: "0", "1", ... (or what the files say)
+  // Reads the training or the test split from `dir`.
+  Dataset (*read)(const std::string& dir, bool train);
+};
+
+const std::vector<DataFormat>& data_formats();
+// The row named `name`; throws kiln::Error listing the known ones (with a suggestion).
+const DataFormat& data_format(const std::string& name);
+std::vector<std::string> data_format_names();
+
+// The class names of a format for `classes` classes: its own list when it has one of that
+// length, else "0", "1", ... up to `classes`.
+std::vector<std::string> default_class_names(const std::string& format, int64_t classes);
+
+}  // namespace kiln

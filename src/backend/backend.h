@@ -1,7 +1,9 @@
 #pragma once
 // A backend: the memory and the kernels of one device, as one table (STYLE.md #5, ggml's
 // backend interface). kiln::ops picks the backend from its tensors' device and calls the
-// kernel here; layers, the model, the optimizers and the trainer never see a backend.
+// kernel here. Layers, the model, the optimizers and the trainer never see a backend: they
+// reach kernels through kiln::ops, the device and thread settings through backend/runtime.h,
+// and graph capture through backend/recorder.h.
 //
 // Every kernel works on raw device pointers with explicit sizes, as the plain functions of
 // backend/cpu/ do (each documented there, with its math and its naive reference). Kernels are
@@ -100,7 +102,7 @@ class Backend {
   virtual void optimizer_update(const math::UpdateRule& rule, Real* theta, const Real* g, const Real* mask, Real* s0,
                                 Real* s1, int64_t n) = 0;
 
-  // ---- graph capture (train/step.cpp); backends that cannot capture keep these defaults ----
+  // ---- graph capture (through recorder.h); backends that cannot capture keep these defaults ----
   // Between begin_capture() and end_capture() kernels are recorded, not run; end_capture()
   // returns the recording, which replay() then runs with the same pointers and arguments.
   // While capturing, the backend throws kiln::Error rather than allocate memory, copy to or

@@ -42,7 +42,14 @@ void TrainStep::set_graphs(bool enabled) {
 TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
   const Device device = model_.device();
   const Tensor& x = on_device(batch.x, x_device_, device);
-  if (graphs_ && device != Device::cpu && backend(device).can_capture()) return graphed(x, batch, step, lr);
+  if (graphs_ && device != Device::cpu) {
+    if (!recorder_ || recorder_device_ != device) {
+      recorder_ = std::make_unique<Recorder>(device);
+      recorder_device_ = device;
+      drop_graphs();
+    }
+    if (recorder_->can_capture()) return graphed(x, batch, step, lr);
+  }
   ++stats_.eager_steps;
   return eager(x, batch, step, lr);
 }
@@ -74,22 +81,11 @@ void TrainStep::drop_graphs() {
 
 // Records `work` into a graph; null (and nothing run) when the capture fails, the work then
 // to be done eagerly. Two failures switch graphs off for the run, with a note on stderr.
-template <class F>
-std::unique_ptr<Graph> TrainStep::capture(Backend& be, F&& work) {
-  const uint64_t generation = be.memory_generation();
+std::unique_ptr<Graph> TrainStep::capture(const std::function<void()>& work) {
   std::string why;
-  try {
-    be.begin_capture();
-    work();
-    std::unique_ptr<Graph> g = be.end_capture();
-    if (g && be.memory_generation() == generation) {
-      ++stats_.captures;
-      return g;
-    }
-    why = "device memory changed during the capture";
-  } catch (const std::exception& e) {
-    be.abort_capture();
-    why = e.what();
+  if (std::unique_ptr<Graph> g = recorder_->capture(work, &why)) {
+    ++stats_.captures;
+    return g;
   }
   if (++failures_ >= 2) {
     graphs_ = false;
@@ -101,7 +97,7 @@ std::unique_ptr<Graph> TrainStep::capture(Backend& be, F&& work) {
 }
 
 TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_t step, double lr) {
-  Backend& be = backend(model_.device());
+  Recorder& be = *recorder_;
   be.set_step(step);  // before any capture or replay: the dropout masks of this step
   if (forward_ && (graph_shape_ != x.shape() || graph_generation_ != be.memory_generation())) drop_graphs();
   if (!forward_) {
@@ -115,7 +111,7 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
     }
     const Pass pass{Mode::train, seed_, step};
     const Tensor* out = nullptr;
-    forward_ = capture(be, [&] {
+    forward_ = capture([&] {
       model_.zero_grad();
       out = &model_.forward(x, pass);
     });
@@ -137,7 +133,7 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
     drop_graphs();
     model_.backward(dout_);
   } else {
-    if (!backward_) backward_ = capture(be, [&] { model_.backward(dout_); });
+    if (!backward_) backward_ = capture([&] { model_.backward(dout_); });
     if (backward_) backward_->replay();
     else model_.backward(dout_);
   }

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"
+#include <functional>
+
+#include "backend/recorder.h"
 #include "data/loader.h"
 #include "loss/loss.h"
 #include "model/model.h"
@@ -45,8 +47,7 @@ class TrainStep {
  private:
   Result eager(const Tensor& x, const Batch& batch, int64_t step, double lr);
   Result graphed(const Tensor& x, const Batch& batch, int64_t step, double lr);
-  template <class F>
-  std::unique_ptr<Graph> capture(Backend& be, F&& work);
+  std::unique_ptr<Graph> capture(const std::function<void()>& work);
   void drop_graphs();
   int64_t count_correct(const Tensor& out, const Batch& batch);
 
@@ -61,6 +62,8 @@ class TrainStep {
   // reads the labels from the host and returns its value) and the optimizer (whose learning
   // rate and bias corrections change every step) run eagerly between and after them.
   bool graphs_ = true;
+  std::unique_ptr<Recorder> recorder_;  // for the model's device, made at the first step there
+  Device recorder_device_ = Device::cpu;
   int failures_ = 0;
   std::unique_ptr<Graph> forward_, backward_;
   const Tensor* graph_out_ = nullptr;  // the model output the forward graph writes

@@ -1,37 +1,22 @@
+// `kiln train`: a run folder around the training loop (loop.h). Setting up (or resuming),
+// one epoch at a time with a progress bar and a line per epoch, the files after each epoch
+// (metrics, curves, checkpoint), the two early stops, and the end (weights, report).
 #include "train/trainer.h"
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
-#include "model/build.h"
 #include "train/checkpoint.h"
-#include "train/evaluate.h"
-#include "tensor/binio.h"
+#include "train/loop.h"
 #include "train/progress.h"
 #include "train/run_folder.h"
 #include "train/run_report.h"
 #include "train/setup.h"
-#include "train/step.h"
+#include "train/stop.h"
 
 namespace kiln {
 
 namespace {
-
-std::atomic<int> g_stop_signal{0};
-
-extern "C" void on_stop_signal(int sig) {
-  g_stop_signal.store(sig);
-  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string pct(double v) {
   char b[32];
@@ -39,167 +24,132 @@ std::string pct(double v) {
   return b;
 }
 
-std::string fixed4(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4f", v);
-  return b;
+// Everything a run holds, built from its experiment.
+struct Run {
+  const Experiment& e;
+  std::string dir, ckpt;
+  Data data;
+  Model model;
+  std::unique_ptr<Loss> loss;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<Schedule> schedule;
+  TrainState st;
+
+  Run(const Experiment& exp, const std::string& folder)
+      : e(exp), dir(folder), ckpt(folder + "/checkpoint.kiln"), data(load_data(e.data, e.seed)),
+        model(build_model_for(e, data.train.sample_shape())), loss(make_loss(e.loss.spec())),
+        optimizer(make_optimizer(e.optimizer, model.param_count())), schedule(make_schedule(e.schedule)) {
+    const Device device = require_device(e.train.device);
+    model.to(device);
+    optimizer->to(device);
+  }
+  void save() const { save_checkpoint(ckpt, model, *optimizer, st); }
+  void write_curves() const {
+    write_epoch_csv(dir + "/metrics.csv", st.epochs);
+    write_batch_csv(dir + "/batches.csv", st.batches);
+  }
+};
+
+void print_header(const Run& r) {
+  std::printf("%s: %lld training and %lld test images of %s, %lld parameters\n", r.e.name.c_str(),
+              static_cast<long long>(r.data.train.size()), static_cast<long long>(r.data.test.size()),
+              r.data.train.sample_shape().str().c_str(), static_cast<long long>(r.model.param_count()));
+  std::fflush(stdout);
+}
+
+void print_epoch(const Run& r, const EpochRow& row) {
+  std::string val;
+  if (r.data.val.size() > 0) {
+    char b[96];
+    std::snprintf(b, sizeof b, "  val loss %.4f acc %s", row.val_loss, pct(row.val_acc).c_str());
+    val = b;
+  }
+  std::printf("epoch %3lld/%lld  train loss %.4f acc %s%s  test loss %.4f acc %s  lr %.3g  %.1fs (%s img/s)\n",
+              static_cast<long long>(row.epoch), static_cast<long long>(r.e.train.epochs), row.train_loss,
+              pct(row.train_acc).c_str(), val.c_str(), row.test_loss, pct(row.test_acc).c_str(), row.lr, row.seconds,
+              format_rate(static_cast<double>(r.data.train.size()) / row.seconds).c_str());
+  std::fflush(stdout);
+}
+
+// The loop's events for `kiln train`: the progress bar, and the stops (a signal, or the test
+// hook's step count).
+LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& opt) {
+  LoopEvents ev;
+  ev.batch = [&bar](const TrainState& s, int64_t, double secs) {
+    char extra[160];
+    std::snprintf(extra, sizeof extra, "loss %.4f  acc %s  %s img/s", s.train_loss(), pct(s.train_acc()).c_str(),
+                  format_rate(s.seen / secs).c_str());
+    bar.update(s.batch, extra);
+  };
+  const int64_t stop_at = opt.stop_after_steps;
+  ev.stop = [&st, stop_at] { return stop_requested() || (stop_at > 0 && st.step == stop_at); };
+  return ev;
 }
 
 RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& opt, bool resuming) {
   set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
-  Data data = load_data(e.data, e.seed);
-  const Device device = require_device(e.train.device);
-  Model model = build_model_for(e, data.train.sample_shape());
-  auto loss = make_loss(e.loss.spec());
-  auto optimizer = make_optimizer(e.optimizer, model.param_count());
-  auto schedule = make_schedule(e.schedule);
-  const std::string ckpt = dir + "/checkpoint.kiln";
-
-  TrainState st;
-  model.to(device);
-  optimizer->to(device);
+  Run r(e, dir);
   if (resuming) {
-    load_checkpoint(ckpt, model, *optimizer, st);
-    std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(st.epoch + 1),
-                static_cast<long long>(st.batch), static_cast<long long>(st.step));
+    load_checkpoint(r.ckpt, r.model, *r.optimizer, r.st);
+    std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(r.st.epoch + 1),
+                static_cast<long long>(r.st.batch), static_cast<long long>(r.st.step));
   } else {
-    save_checkpoint(ckpt, model, *optimizer, st);  // so that there is always a good one to go back to
-  }
-  if (opt.epoch_lines && !resuming) {
-    std::printf("%s: %lld training and %lld test images of %s, %lld parameters\n", e.name.c_str(),
-                static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()),
-                data.train.sample_shape().str().c_str(), static_cast<long long>(model.param_count()));
-  }
-  std::fflush(stdout);
-  if (!resuming) {
+    r.save();  // so that there is always a good one to go back to
+    if (opt.epoch_lines) print_header(r);
     KeyValues manifest = read_key_values(dir + "/manifest.toml");
-    manifest.emplace_back("parameters", std::to_string(model.param_count()));
+    manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
     write_key_values(dir + "/manifest.toml", manifest);
   }
+  std::fflush(stdout);
 
-  Loader loader(data.train, e.train.batch_size, /*shuffle=*/true, e.seed, data.norm, data.augment);
-  const int64_t bpe = loader.batches_per_epoch();
-  Batch batch;
-  TrainStep train_step(model, *loss, *optimizer, e.seed);
+  TrainLoop loop(e, r.data, r.model, *r.loss, *r.optimizer, *r.schedule, r.st);
   RunResult res;
   res.run_dir = dir;
-
   auto stop_here = [&](RunResult::Status status, const std::string& msg) {
     res.status = status;
     res.message = msg;
-    write_epoch_csv(dir + "/metrics.csv", st.epochs);
-    write_batch_csv(dir + "/batches.csv", st.batches);
+    r.write_curves();
     return res;
   };
-
-  while (st.epoch < e.train.epochs) {
-    loader.start_epoch(st.epoch);
-    if (st.batch > 0) loader.skip(st.batch);
+  while (r.st.epoch < e.train.epochs) {
     char label[64];
-    std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(st.epoch + 1),
+    std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(r.st.epoch + 1),
                   static_cast<long long>(e.train.epochs));
-    Progress bar(label, bpe, opt.progress);
-    const auto t0 = Clock::now();
-    double lr = 0;
-    while (loader.next(batch)) {
-      lr = schedule->lr(st.step, bpe);
-      const TrainStep::Result r = train_step.run(batch, st.step, lr);
-      const double l = r.loss;
-      if (!std::isfinite(l)) {
-        bar.finish();
-        char msg[512];
-        std::snprintf(msg, sizeof msg,
-                      "the training loss became %s at epoch %lld, batch %lld (step %lld): stopped. The last good "
-                      "checkpoint (%s) is kept; lower the learning rate and resume with "
-                      "'kiln train --resume %s --set optimizer.lr=...'",
-                      std::isnan(l) ? "NaN" : "infinite", static_cast<long long>(st.epoch + 1),
-                      static_cast<long long>(st.batch + 1), static_cast<long long>(st.step), ckpt.c_str(), dir.c_str());
-        return stop_here(RunResult::Status::diverged, msg);
-      }
-      const auto n = static_cast<double>(batch.y.size());
-      const auto correct = static_cast<double>(r.correct);
-      st.loss_sum += l * n;
-      st.correct += correct;
-      st.seen += n;
-      st.window_loss += l * n;
-      st.window_correct += correct;
-      st.window_seen += n;
-      ++st.window_batches;
-      ++st.step;
-      ++st.batch;
-      if (st.window_batches >= e.train.log_every) {
-        st.batches.push_back({st.step, static_cast<double>(st.epoch) + static_cast<double>(st.batch) / static_cast<double>(bpe),
-                              st.window_loss / st.window_seen, st.window_correct / st.window_seen, lr});
-        st.window_loss = st.window_correct = st.window_seen = 0;
-        st.window_batches = 0;
-      }
-      const double secs = seconds_since(t0);
-      char extra[160];
-      std::snprintf(extra, sizeof extra, "loss %.4f  acc %s  %s img/s", st.loss_sum / st.seen,
-                    pct(st.correct / st.seen).c_str(), format_rate(st.seen / (secs + st.epoch_seconds)).c_str());
-      bar.update(st.batch, extra);
-
-      const bool test_stop = opt.stop_after_steps > 0 && st.step == opt.stop_after_steps;
-      if (g_stop_signal.load() != 0 || test_stop) {
-        bar.finish();
-        st.epoch_seconds += secs;
-        save_checkpoint(ckpt, model, *optimizer, st);
-        return stop_here(RunResult::Status::interrupted,
-                         "interrupted at epoch " + std::to_string(st.epoch + 1) + ", batch " + std::to_string(st.batch) +
-                             ": checkpoint saved; continue with 'kiln train --resume " + dir + "'");
-      }
-    }
+    Progress bar(label, loop.batches_per_epoch(), opt.progress);
+    const TrainLoop::Outcome out = loop.run_epoch(events_for(bar, r.st, opt));
     bar.finish();
-    const double train_secs = seconds_since(t0) + st.epoch_seconds;
-    Evaluation ev = evaluate(model, *loss, data.test, data.norm, e.train.eval_batch_size, false);
-    EpochRow row{st.epoch + 1, st.loss_sum / st.seen, st.correct / st.seen, ev.loss, ev.accuracy, lr, train_secs};
-    std::string val_text;
-    if (data.val.size() > 0) {
-      Evaluation vev = evaluate(model, *loss, data.val, data.norm, e.train.eval_batch_size, false);
-      row.val_loss = vev.loss;
-      row.val_acc = vev.accuracy;
-      val_text = "  val loss " + fixed4(vev.loss) + " acc " + pct(vev.accuracy);
+    if (out == TrainLoop::Outcome::diverged)
+      return stop_here(RunResult::Status::diverged,
+                       loop.divergence() + ": stopped. The last good checkpoint (" + r.ckpt +
+                           ") is kept; lower the learning rate and resume with 'kiln train --resume " + dir +
+                           " --set optimizer.lr=...'");
+    if (out == TrainLoop::Outcome::stopped) {
+      r.save();
+      return stop_here(RunResult::Status::interrupted,
+                       "interrupted at epoch " + std::to_string(r.st.epoch + 1) + ", batch " + std::to_string(r.st.batch) +
+                           ": checkpoint saved; continue with 'kiln train --resume " + dir + "'");
     }
-    st.epochs.push_back(row);
-    if (opt.epoch_lines) {
-      std::printf("epoch %3lld/%lld  train loss %.4f acc %s%s  test loss %.4f acc %s  lr %.3g  %.1fs (%s img/s)\n",
-                  static_cast<long long>(st.epoch + 1), static_cast<long long>(e.train.epochs), st.loss_sum / st.seen,
-                  pct(st.correct / st.seen).c_str(), val_text.c_str(), ev.loss, pct(ev.accuracy).c_str(), lr,
-                  train_secs, format_rate(st.seen / train_secs).c_str());
-      std::fflush(stdout);
-    }
-    res.test_loss = ev.loss;
-    res.test_accuracy = ev.accuracy;
-    ++st.epoch;
-    st.batch = 0;
-    st.loss_sum = st.correct = st.seen = 0;
-    st.epoch_seconds = 0;
-    write_epoch_csv(dir + "/metrics.csv", st.epochs);
-    write_batch_csv(dir + "/batches.csv", st.batches);
-    save_checkpoint(ckpt, model, *optimizer, st);
+    const EpochRow& row = loop.end_epoch();
+    if (opt.epoch_lines) print_epoch(r, row);
+    res.test_loss = row.test_loss;
+    res.test_accuracy = row.test_acc;
+    r.write_curves();
+    r.save();
   }
-  if (!st.epochs.empty()) {
-    res.test_loss = st.epochs.back().test_loss;
-    res.test_accuracy = st.epochs.back().test_acc;
+  if (!r.st.epochs.empty()) {
+    res.test_loss = r.st.epochs.back().test_loss;
+    res.test_accuracy = r.st.epochs.back().test_acc;
   }
-  model.save_weights(dir + "/weights.kiln");
+  r.model.save_weights(dir + "/weights.kiln");
   KeyValues manifest = read_key_values(dir + "/manifest.toml");
   manifest.emplace_back("finished", now_iso8601());
   write_key_values(dir + "/manifest.toml", manifest);
-  if (opt.write_report) {
-    std::string html = write_run_report(dir, model, data);
-    std::printf("report: %s\n", html.c_str());
-  }
+  if (opt.write_report) std::printf("report: %s\n", write_run_report(dir, r.model, r.data).c_str());
   res.status = RunResult::Status::completed;
   return res;
 }
 
 }  // namespace
-
-void install_stop_handlers() {
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-}
 
 RunResult train(const Experiment& e, const TrainOptions& opt) {
   std::string dir = opt.run_dir;

@@ -1,11 +1,11 @@
 #pragma once
-// The training loop. It sees a model (forward, backward, flat parameters), a loss, an
-// optimizer and a schedule; nothing of the layers inside.
+// `kiln train`: a run folder (run_folder.h) around the training loop (loop.h).
 #include <string>
 #include <vector>
 
 #include "backend/runtime.h"
 #include "config/experiment.h"
+#include "train/stop.h"
 
 namespace kiln {
 
@@ -32,8 +32,5 @@ RunResult train(const Experiment& experiment, const TrainOptions& options);
 // Continues the run in RUN_DIR from its checkpoint, with its own resolved configuration and
 // the given overrides (a lower learning rate after a divergence, say; they are recorded).
 RunResult resume(const std::string& run_dir, const TrainOptions& options, const std::vector<std::string>& overrides = {});
-
-// SIGINT/SIGTERM ask the running loop to save a checkpoint and stop.
-void install_stop_handlers();
 
 }  // namespace kiln

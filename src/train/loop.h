@@ -1,0 +1,68 @@
+#pragma once
+// The training loop itself, without a run folder: epochs of steps over the training set, the
+// running metrics, the evaluation at each epoch's end, and the two ways a run stops early (a
+// non-finite loss, a request from outside: a signal, Ctrl-C in a notebook). It sees a model
+// (forward, backward, flat parameters), a loss, an optimizer and a schedule, nothing of the
+// layers inside. `kiln train` (trainer.cpp) drives it with a run folder around it; the Python
+// module's fit() drives it from numpy arrays; both get the same steps, so the same weights.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/experiment.h"
+#include "data/loader.h"
+#include "loss/loss.h"
+#include "model/model.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
+#include "train/setup.h"
+#include "train/state.h"
+#include "train/step.h"
+
+namespace kiln {
+
+// What the loop reports as it goes, and how it can be asked to stop. Each may be empty.
+struct LoopEvents {
+  // After every batch: the state (epoch sums, step), batches per epoch, seconds into the epoch.
+  std::function<void(const TrainState&, int64_t batches_per_epoch, double seconds)> batch;
+  // Asked after every batch; true stops the epoch there (state saved by the caller).
+  std::function<bool()> stop;
+};
+
+class TrainLoop {
+ public:
+  // The experiment gives the batch size, seed and logging interval; data, model, loss,
+  // optimizer, schedule and state stay the caller's and must outlive the loop.
+  TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& loss, Optimizer& optimizer,
+            const Schedule& schedule, TrainState& state);
+
+  enum class Outcome { epoch_done, stopped, diverged };
+  // Runs the current epoch from state.batch to its end (or to a stop).
+  Outcome run_epoch(const LoopEvents& events);
+  // After epoch_done: evaluates on the test set (and the validation split), appends the
+  // epoch's row to state.epochs, and moves the state to the next epoch. Returns the row.
+  const EpochRow& end_epoch();
+  // The loss that stopped a diverged epoch (NaN or ±inf), and where.
+  const std::string& divergence() const { return divergence_; }
+
+  int64_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
+  double last_lr() const { return lr_; }
+  TrainStep& step() { return step_; }
+
+ private:
+  const Experiment& e_;
+  const Data& data_;
+  Model& model_;
+  Loss& loss_;
+  Optimizer& optimizer_;
+  const Schedule& schedule_;
+  TrainState& st_;
+  Loader loader_;
+  TrainStep step_;
+  Batch batch_;
+  double lr_ = 0, epoch_train_seconds_ = 0;
+  std::string divergence_;
+};
+
+}  // namespace kiln

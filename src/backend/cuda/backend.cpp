@@ -25,71 +25,21 @@
 #include "backend/cuda/check.h"
 #include "backend/cuda/conv_plan.h"
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/gemm.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/memory.h"
 
 namespace kiln {
 
 static_assert(std::is_same_v<Real, float>, "the CUDA backend is built into the float library only");
 
-namespace cuda {
-
-namespace {
-
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
-
-bool sync_after_launch() {
-  static const bool on = env_flag("KILN_CUDA_SYNC");
-  return on;
-}
-
-const char* cublas_status_name(cublasStatus_t s) {
-  switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    default: return "unknown cuBLAS status";
-  }
-}
-
-}  // namespace
-
-void throw_cuda_error(cudaError_t e, const char* call, const char* file, int line) {
-  const char* base = std::strrchr(file, '/');
-  throw Error(std::string("CUDA error in ") + call + ": " + cudaGetErrorString(e) + " (" + cudaGetErrorName(e) +
-              ") at " + (base ? base + 1 : file) + ":" + std::to_string(line));
-}
-
-void throw_cublas_error(cublasStatus_t s, const char* call, const char* file, int line) {
-  const char* base = std::strrchr(file, '/');
-  throw Error(std::string("cuBLAS error in ") + call + ": " + cublas_status_name(s) + " at " +
-              (base ? base + 1 : file) + ":" + std::to_string(line));
-}
-
-void check_launch(const char* kernel, cudaStream_t stream, const char* file, int line) {
-  cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess && sync_after_launch()) {
-    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-    if (cudaStreamIsCapturing(stream, &status) == cudaSuccess && status == cudaStreamCaptureStatusNone)
-      e = cudaStreamSynchronize(stream);
-  }
-  if (e != cudaSuccess) throw_cuda_error(e, (std::string("kernel ") + kernel).c_str(), file, line);
-}
-
-}  // namespace cuda
-
 namespace {
 
 using cuda::CachingAllocator;
+using cuda::GpuExec;
+using cuda::run_gemm;
+using cuda::Scratch;
+using cuda::Staging;
 
 class CudaGraph final : public Graph {
  public:
@@ -102,104 +52,6 @@ class CudaGraph final : public Graph {
  private:
   cudaGraphExec_t exec_;
   cudaStream_t stream_;
-};
-
-// A device buffer owned by the backend that only grows (released to the allocator when it does).
-template <class T>
-class Scratch {
- public:
-  T* get(CachingAllocator& a, int64_t n) {
-    if (n > capacity_) {
-      // Grow by half again, so that a slowly rising size does not reallocate every call.
-      const int64_t want = std::max<int64_t>(n, capacity_ + capacity_ / 2);
-      void* p = a.allocate(static_cast<size_t>(want) * sizeof(T));
-      a.release(ptr_);
-      ptr_ = static_cast<T*>(p);
-      capacity_ = want;
-    }
-    return ptr_;
-  }
-
- private:
-  T* ptr_ = nullptr;
-  int64_t capacity_ = 0;
-};
-
-// Pinned host memory that pageable host data is copied through, so that uploads are
-// asynchronous: two slots used in turn, each reused only after its last copy has finished.
-class Staging {
- public:
-  static constexpr size_t kMaxBytes = size_t{64} << 20;  // larger copies go directly
-  ~Staging() = default;  // the backend is never destroyed (see cuda_backend())
-  // Copies `bytes` from host `src` to device `dst` on `stream` through a pinned slot.
-  void upload(void* dst, const void* src, size_t bytes, cudaStream_t stream) {
-    Slot& s = slots_[next_];
-    next_ ^= 1;
-    if (s.event) KILN_CUDA(cudaEventSynchronize(s.event));
-    else KILN_CUDA(cudaEventCreateWithFlags(&s.event, cudaEventDisableTiming));
-    if (s.bytes < bytes) {
-      if (s.host) KILN_CUDA(cudaFreeHost(s.host));
-      s.host = nullptr;
-      s.bytes = 0;
-      const size_t want = std::max<size_t>(bytes, size_t{1} << 20);
-      KILN_CUDA(cudaMallocHost(&s.host, want));
-      s.bytes = want;
-    }
-    std::memcpy(s.host, src, bytes);
-    KILN_CUDA(cudaMemcpyAsync(dst, s.host, bytes, cudaMemcpyHostToDevice, stream));
-    KILN_CUDA(cudaEventRecord(s.event, stream));
-  }
-
- private:
-  struct Slot {
-    void* host = nullptr;
-    size_t bytes = 0;
-    cudaEvent_t event = nullptr;
-  };
-  Slot slots_[2];
-  int next_ = 0;
-};
-
-// A column-major, strided-batched GEMM through cuBLAS (k = 0: C = βC, which cuBLAS would
-// reject for its zero leading dimensions).
-void run_gemm(cublasHandle_t h, cudaStream_t s, const cuda::BlasGemm& g, float alpha, float beta) {
-  if (g.m <= 0 || g.n <= 0 || g.batch <= 0) return;
-  if (g.k <= 0) {
-    for (int64_t b = 0; b < g.batch; ++b) {
-      float* C = g.C + b * g.stride_c;
-      if (g.ldc == g.m) cuda::scale(C, beta, g.m * g.n, s);
-      else
-        for (int64_t j = 0; j < g.n; ++j) cuda::scale(C + j * g.ldc, beta, g.m, s);
-    }
-    return;
-  }
-  const cublasOperation_t ta = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if (g.batch == 1)
-    KILN_CUBLAS(cublasSgemm_64(h, ta, tb, g.m, g.n, g.k, &alpha, g.A, g.lda, g.B, g.ldb, &beta, g.C, g.ldc));
-  else
-    KILN_CUBLAS(cublasSgemmStridedBatched_64(h, ta, tb, g.m, g.n, g.k, &alpha, g.A, g.lda, g.stride_a, g.B, g.ldb,
-                                             g.stride_b, &beta, g.C, g.ldc, g.stride_c, g.batch));
-}
-
-// The steps of conv_plan.h as kernel launches on the backend's stream.
-struct GpuExec {
-  cudaStream_t s;
-  cublasHandle_t h;
-  void im2col(const float* x, float* cols, const ConvDims& d, int64_t stride_n, int64_t stride_row) {
-    cuda::im2col(x, cols, d, stride_n, stride_row, s);
-  }
-  void col2im(const float* dcols, float* dx, const ConvDims& d) { cuda::col2im(dcols, dx, d, s); }
-  void nchw_to_rows(const float* dy, const float* y, float* dymat, int64_t N, int64_t K, int64_t PQ) {
-    cuda::nchw_to_rows(dy, y, dymat, N, K, PQ, s);
-  }
-  void accumulate_rows(const float* m, float* out, int64_t rows, int64_t cols) {
-    cuda::accumulate_rows(m, out, rows, cols, s);
-  }
-  void bias_epilogue(float* y, const float* b, int64_t N, int64_t K, int64_t PQ, bool relu) {
-    cuda::bias_epilogue(y, b, N, K, PQ, relu, s);
-  }
-  void fill_zero(float* p, int64_t n) { cuda::fill(p, 0.0f, n, s); }
-  void gemm(const cuda::BlasGemm& g, float alpha, float beta) { run_gemm(h, s, g, alpha, beta); }
 };
 
 int64_t env_int(const char* name, int64_t fallback) {

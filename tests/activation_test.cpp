@@ -81,13 +81,13 @@ TEST(Activation, KernelsMatchTheirFormulas) {
       x[static_cast<size_t>(i)] = static_cast<Real>(std::sin(0.37 * static_cast<double>(i)) * 6);
       dy[static_cast<size_t>(i)] = static_cast<Real>(std::cos(0.11 * static_cast<double>(i)));
     }
-    cpu::tanh_forward(x.data(), y.data(), n);
+    cpu::activation_forward(math::Tanh{}, x.data(), y.data(), n);
     for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[static_cast<size_t>(i)], std::tanh(x[static_cast<size_t>(i)]), 1e-6) << i;
-    cpu::tanh_backward(y.data(), dy.data(), dx.data(), n);
+    cpu::activation_backward(math::Tanh{}, y.data(), dy.data(), dx.data(), n);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(dx[i], dy[i] * (1 - y[i] * y[i]), 1e-6) << i;
-    cpu::sigmoid_forward(x.data(), y.data(), n);
+    cpu::activation_forward(math::Sigmoid{}, x.data(), y.data(), n);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], 1 / (1 + std::exp(-static_cast<double>(x[i]))), 1e-6) << i;
-    cpu::sigmoid_backward(y.data(), dy.data(), dx.data(), n);
+    cpu::activation_backward(math::Sigmoid{}, y.data(), dy.data(), dx.data(), n);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(dx[i], dy[i] * y[i] * (1 - y[i]), 1e-6) << i;
   }
 }

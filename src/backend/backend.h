@@ -18,6 +18,7 @@
 #include <string>
 
 #include "backend/dims.h"
+#include "backend/math/activations.h"
 #include "backend/math/update_rules.h"
 #include "tensor/tensor.h"
 
@@ -52,15 +53,11 @@ class Backend {
   virtual void accumulate_row_sum(const Real* dy, Real* db, int64_t N, int64_t F) = 0;  // db[j] += Σ_n dy[n,j]
   virtual void axpy(Real alpha, const Real* x, Real* y, int64_t n) = 0;                // y += αx
 
-  // ---- activations (cpu/activation.h) ----
-  virtual void relu_forward(const Real* x, Real* y, int64_t n) = 0;
-  virtual void relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n) = 0;
-  virtual void leaky_relu_forward(const Real* x, Real* y, int64_t n, Real slope) = 0;
-  virtual void leaky_relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n, Real slope) = 0;
-  virtual void tanh_forward(const Real* x, Real* y, int64_t n) = 0;
-  virtual void tanh_backward(const Real* y, const Real* dy, Real* dx, int64_t n) = 0;
-  virtual void sigmoid_forward(const Real* x, Real* y, int64_t n) = 0;
-  virtual void sigmoid_backward(const Real* y, const Real* dy, Real* dx, int64_t n) = 0;
+  // ---- activations (cpu/activation.h; the bodies in math/activations.h) ----
+  virtual void activation_forward(const math::Activation& f, const Real* x, Real* y, int64_t n) = 0;
+  // saved: the input or the output, as f.from_output says.
+  virtual void activation_backward(const math::Activation& f, const Real* saved, const Real* dy, Real* dx,
+                                   int64_t n) = 0;
 
   // ---- losses (cpu/loss.h); labels hold class indices as Real; return the mean loss ----
   virtual double softmax_xent(const Real* z, const Real* labels, int64_t N, int64_t K, Real smoothing, Real* probs,

@@ -57,25 +57,13 @@ static Backend& elementwise(std::initializer_list<const Tensor*> ts) {
   return be;
 }
 
-void relu_forward(const Tensor& x, Tensor& y) { elementwise({&x, &y}).relu_forward(x.data(), y.data(), x.numel()); }
-void relu_backward(const Tensor& x, const Tensor& dy, Tensor& dx) {
-  elementwise({&x, &dy, &dx}).relu_backward(x.data(), dy.data(), dx.data(), x.numel());
+void activation_forward(const math::Activation& f, const Tensor& x, Tensor& y) {
+  elementwise({&x, &y}).activation_forward(f, x.data(), y.data(), x.numel());
 }
-void leaky_relu_forward(const Tensor& x, Tensor& y, Real slope) {
-  elementwise({&x, &y}).leaky_relu_forward(x.data(), y.data(), x.numel(), slope);
-}
-void leaky_relu_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Real slope) {
-  elementwise({&x, &dy, &dx}).leaky_relu_backward(x.data(), dy.data(), dx.data(), x.numel(), slope);
-}
-void tanh_forward(const Tensor& x, Tensor& y) { elementwise({&x, &y}).tanh_forward(x.data(), y.data(), x.numel()); }
-void tanh_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
-  elementwise({&y, &dy, &dx}).tanh_backward(y.data(), dy.data(), dx.data(), y.numel());
-}
-void sigmoid_forward(const Tensor& x, Tensor& y) {
-  elementwise({&x, &y}).sigmoid_forward(x.data(), y.data(), x.numel());
-}
-void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx) {
-  elementwise({&y, &dy, &dx}).sigmoid_backward(y.data(), dy.data(), dx.data(), y.numel());
+void activation_backward(const math::Activation& f, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  const bool from_output = std::visit([](const auto& a) { return a.from_output; }, f);
+  const Tensor& saved = from_output ? y : x;
+  elementwise({&saved, &dy, &dx}).activation_backward(f, saved.data(), dy.data(), dx.data(), saved.numel());
 }
 
 double softmax_xent(const Tensor& logits, const Tensor& labels, Real smoothing, Tensor* probs, Tensor* dlogits) {

@@ -27,14 +27,10 @@ void accumulate_row_sum(const Tensor& dY, Tensor& db);
 void axpy(Real alpha, const Tensor& x, Tensor& y);
 void copy(const Tensor& src, Tensor& dst);
 
-void relu_forward(const Tensor& x, Tensor& y);
-void relu_backward(const Tensor& x, const Tensor& dy, Tensor& dx);
-void leaky_relu_forward(const Tensor& x, Tensor& y, Real slope);
-void leaky_relu_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Real slope);
-void tanh_forward(const Tensor& x, Tensor& y);
-void tanh_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
-void sigmoid_forward(const Tensor& x, Tensor& y);
-void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx);
+// y = f(x) elementwise (math/activations.h).
+void activation_forward(const math::Activation& f, const Tensor& x, Tensor& y);
+// dx = dy ⊙ f'(x), from x or y as the activation needs.
+void activation_backward(const math::Activation& f, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx);
 
 }  // namespace kiln::ops
 

@@ -5,9 +5,8 @@
 //   Sigmoid    f'(x) = y (1 - y)
 #include "layers/activation.h"
 
-#include <sstream>
-
 #include <cmath>
+#include <sstream>
 
 #include "backend/ops.h"
 #include "layers/registry.h"
@@ -32,33 +31,19 @@ LayerKind LeakyReLU::kind() {
           }};
 }
 
-LeakyReLU::LeakyReLU(Real slope) : slope_(slope) {
-  if (!std::isfinite(slope_)) throw Error("leakyrelu: the slope must be a finite number");
-}
-
-void ReLU::forward(const Tensor& x, Tensor& y, const Pass&) { ops::relu_forward(x, y); }
-void ReLU::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  if (dx) ops::relu_backward(x, dy, *dx);
+LeakyReLU::LeakyReLU(Real slope) : ActivationLayer(math::LeakyRelu{static_cast<float>(slope)}) {
+  if (!std::isfinite(slope)) throw Error("leakyrelu: the slope must be a finite number");
 }
 
 std::string LeakyReLU::spec() const {
   std::ostringstream os;
-  os << "leakyrelu " << slope_;
+  os << "leakyrelu " << std::get<math::LeakyRelu>(function()).slope;
   return os.str();
 }
-void LeakyReLU::forward(const Tensor& x, Tensor& y, const Pass&) { ops::leaky_relu_forward(x, y, slope_); }
-void LeakyReLU::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  if (dx) ops::leaky_relu_backward(x, dy, *dx, slope_);
-}
 
-void Tanh::forward(const Tensor& x, Tensor& y, const Pass&) { ops::tanh_forward(x, y); }
-void Tanh::backward(const Tensor&, const Tensor& y, const Tensor& dy, Tensor* dx) {
-  if (dx) ops::tanh_backward(y, dy, *dx);
-}
-
-void Sigmoid::forward(const Tensor& x, Tensor& y, const Pass&) { ops::sigmoid_forward(x, y); }
-void Sigmoid::backward(const Tensor&, const Tensor& y, const Tensor& dy, Tensor* dx) {
-  if (dx) ops::sigmoid_backward(y, dy, *dx);
+void ActivationLayer::forward(const Tensor& x, Tensor& y, const Pass&) { ops::activation_forward(f_, x, y); }
+void ActivationLayer::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  if (dx) ops::activation_backward(f_, x, y, dy, *dx);
 }
 
 }  // namespace kiln

@@ -1,49 +1,51 @@
 #pragma once
-// Elementwise activations. Shapes pass through unchanged; no parameters.
+// Elementwise activations: y = f(x), shapes unchanged, no parameters. One layer class over the
+// activations of backend/math/activations.h (the math, for every backend); each kind below
+// names one and parses its spec line.
+#include "backend/math/activations.h"
 #include "layers/layer.h"
 
 namespace kiln {
 
-class Elementwise : public Layer {
+class ActivationLayer : public Layer {
  public:
+  explicit ActivationLayer(math::Activation f) : f_(f) {}
   Shape output_shape(const Shape& in) const override { return in; }
-  int64_t forward_flops(const Shape& in) const override { return in.numel(); }
-};
-
-class ReLU : public Elementwise {
- public:
-  static LayerKind kind();
-  std::string spec() const override { return "relu"; }
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  int64_t forward_flops(const Shape& in) const override { return in.numel(); }
+  const math::Activation& function() const { return f_; }
+
+ private:
+  math::Activation f_;
 };
 
-class LeakyReLU : public Elementwise {
+class ReLU : public ActivationLayer {
+ public:
+  ReLU() : ActivationLayer(math::Relu{}) {}
+  static LayerKind kind();
+  std::string spec() const override { return "relu"; }
+};
+
+class LeakyReLU : public ActivationLayer {
  public:
   explicit LeakyReLU(Real slope = Real(0.01));
   static LayerKind kind();
   std::string spec() const override;
-  void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
-  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
-
- private:
-  Real slope_;
 };
 
-class Tanh : public Elementwise {
+class Tanh : public ActivationLayer {
  public:
+  Tanh() : ActivationLayer(math::Tanh{}) {}
   static LayerKind kind();
   std::string spec() const override { return "tanh"; }
-  void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
-  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 };
 
-class Sigmoid : public Elementwise {
+class Sigmoid : public ActivationLayer {
  public:
+  Sigmoid() : ActivationLayer(math::Sigmoid{}) {}
   static LayerKind kind();
   std::string spec() const override { return "sigmoid"; }
-  void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
-  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 };
 
 }  // namespace kiln

@@ -16,39 +16,39 @@ void add_elementwise(std::vector<OpCase>& cases) {
     const std::string sz = "_n" + std::to_string(n);
     cases.push_back({"relu_forward" + sz, 0, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);
-                       c.be().relu_forward(x, c.output(n), n);
+                       c.be().activation_forward(math::Relu{}, x, c.output(n), n);
                      }});
     cases.push_back({"relu_backward" + sz, 0, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);
                        const Real* dy = c.input(n);
-                       c.be().relu_backward(x, dy, c.output(n), n);
+                       c.be().activation_backward(math::Relu{}, x, dy, c.output(n), n);
                      }});
     cases.push_back({"leaky_relu_forward" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);
-                       c.be().leaky_relu_forward(x, c.output(n), n, 0.1f);
+                       c.be().activation_forward(math::LeakyRelu{0.1f}, x, c.output(n), n);
                      }});
     cases.push_back({"leaky_relu_backward" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);
                        const Real* dy = c.input(n);
-                       c.be().leaky_relu_backward(x, dy, c.output(n), n, 0.1f);
+                       c.be().activation_backward(math::LeakyRelu{0.1f}, x, dy, c.output(n), n);
                      }});
     cases.push_back({"tanh_forward" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n, -5, 5);
-                       c.be().tanh_forward(x, c.output(n), n);
+                       c.be().activation_forward(math::Tanh{}, x, c.output(n), n);
                      }});
     cases.push_back({"tanh_backward" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* y = c.input(n);
                        const Real* dy = c.input(n);
-                       c.be().tanh_backward(y, dy, c.output(n), n);
+                       c.be().activation_backward(math::Tanh{}, y, dy, c.output(n), n);
                      }});
     cases.push_back({"sigmoid_forward" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n, -30, 30);
-                       c.be().sigmoid_forward(x, c.output(n), n);
+                       c.be().activation_forward(math::Sigmoid{}, x, c.output(n), n);
                      }});
     cases.push_back({"sigmoid_backward" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* y = c.input(n, 0, 1);
                        const Real* dy = c.input(n);
-                       c.be().sigmoid_backward(y, dy, c.output(n), n);
+                       c.be().activation_backward(math::Sigmoid{}, y, dy, c.output(n), n);
                      }});
     cases.push_back({"axpy" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);

@@ -52,19 +52,11 @@ class CpuBackend final : public Backend {
   }
   void axpy(Real alpha, const Real* x, Real* y, int64_t n) override { cpu::axpy(alpha, x, y, n); }
 
-  void relu_forward(const Real* x, Real* y, int64_t n) override { cpu::relu_forward(x, y, n); }
-  void relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n) override { cpu::relu_backward(x, dy, dx, n); }
-  void leaky_relu_forward(const Real* x, Real* y, int64_t n, Real slope) override {
-    cpu::leaky_relu_forward(x, y, n, slope);
+  void activation_forward(const math::Activation& f, const Real* x, Real* y, int64_t n) override {
+    cpu::activation_forward(f, x, y, n);
   }
-  void leaky_relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n, Real slope) override {
-    cpu::leaky_relu_backward(x, dy, dx, n, slope);
-  }
-  void tanh_forward(const Real* x, Real* y, int64_t n) override { cpu::tanh_forward(x, y, n); }
-  void tanh_backward(const Real* y, const Real* dy, Real* dx, int64_t n) override { cpu::tanh_backward(y, dy, dx, n); }
-  void sigmoid_forward(const Real* x, Real* y, int64_t n) override { cpu::sigmoid_forward(x, y, n); }
-  void sigmoid_backward(const Real* y, const Real* dy, Real* dx, int64_t n) override {
-    cpu::sigmoid_backward(y, dy, dx, n);
+  void activation_backward(const math::Activation& f, const Real* saved, const Real* dy, Real* dx, int64_t n) override {
+    cpu::activation_backward(f, saved, dy, dx, n);
   }
 
   double softmax_xent(const Real* z, const Real* labels, int64_t N, int64_t K, Real smoothing, Real* probs,

@@ -277,7 +277,7 @@ void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const 
     gemm(false, false, d.K, c.N * PQ, CRS, Real(1), w, CRS, cols, c.N * PQ, Real(0), ymat, c.N * PQ);  // Y = W cols
     Real* ys = y + n0 * d.K * PQ;
     cols_to_nchw(ymat, b, ys, c.N, d.K, PQ);
-    if (epilogue == Epilogue::relu) relu_forward(ys, ys, c.N * d.K * PQ);
+    if (epilogue == Epilogue::relu) activation_forward(math::Relu{}, ys, ys, c.N * d.K * PQ);
   }
 }
 
@@ -304,7 +304,7 @@ void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy
       // dL/d(pre-activation) = dy [y > 0], y reordered the same way as dy.
       Real* ymat = cols;  // borrowed until im2col below
       nchw_to_cols(y + n0 * d.K * PQ, ymat, c.N, d.K, PQ);
-      relu_backward(ymat, dymat, dymat, d.K * NPQ);
+      activation_backward(math::Relu{}, ymat, dymat, dymat, d.K * NPQ);
     }
     if (db)
       for (int64_t k = 0; k < d.K; ++k) {

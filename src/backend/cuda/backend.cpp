@@ -176,23 +176,11 @@ class CudaBackend final : public Backend {
   void axpy(Real alpha, const Real* x, Real* y, int64_t n) override { cuda::axpy(alpha, x, y, n, stream_); }
 
   // ---- activations ----
-  void relu_forward(const Real* x, Real* y, int64_t n) override { cuda::relu_forward(x, y, n, stream_); }
-  void relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n) override {
-    cuda::relu_backward(x, dy, dx, n, stream_);
+  void activation_forward(const math::Activation& f, const Real* x, Real* y, int64_t n) override {
+    cuda::activation_forward(f, x, y, n, stream_);
   }
-  void leaky_relu_forward(const Real* x, Real* y, int64_t n, Real slope) override {
-    cuda::leaky_relu_forward(x, y, n, slope, stream_);
-  }
-  void leaky_relu_backward(const Real* x, const Real* dy, Real* dx, int64_t n, Real slope) override {
-    cuda::leaky_relu_backward(x, dy, dx, n, slope, stream_);
-  }
-  void tanh_forward(const Real* x, Real* y, int64_t n) override { cuda::tanh_forward(x, y, n, stream_); }
-  void tanh_backward(const Real* y, const Real* dy, Real* dx, int64_t n) override {
-    cuda::tanh_backward(y, dy, dx, n, stream_);
-  }
-  void sigmoid_forward(const Real* x, Real* y, int64_t n) override { cuda::sigmoid_forward(x, y, n, stream_); }
-  void sigmoid_backward(const Real* y, const Real* dy, Real* dx, int64_t n) override {
-    cuda::sigmoid_backward(y, dy, dx, n, stream_);
+  void activation_backward(const math::Activation& f, const Real* saved, const Real* dy, Real* dx, int64_t n) override {
+    cuda::activation_backward(f, saved, dy, dx, n, stream_);
   }
 
   // ---- losses: reduced on the device; reading the mean synchronises ----

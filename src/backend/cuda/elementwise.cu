@@ -1,7 +1,8 @@
 // Elementwise kernels: fill, axpy, row bias and its gradient, activations, dropout. Each is one
 // grid-stride loop over n elements with 64-bit indices; the math is that of backend/cpu/
-// activation.cpp, algebra.cpp and norm.cpp (dropout), element for element.
+// algebra.cpp element for element, and the bodies of backend/math/ (activations, dropout).
 #include <cstring>
+#include <variant>
 
 #include "backend/cuda/element.h"
 #include "backend/math/dropout.h"
@@ -47,48 +48,15 @@ __global__ void row_sum_kernel(const float* __restrict__ dy, float* __restrict__
   }
 }
 
-__global__ void relu_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) y[i] = x[i] > 0 ? x[i] : 0.0f;
+template <class F>
+__global__ void activation_forward_kernel(F f, const float* __restrict__ x, float* __restrict__ y, int64_t n) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) y[i] = f.forward(x[i]);
 }
 
-// dx = dy [x > 0] (0 at the kink, as on the CPU). dx may alias dy.
-__global__ void relu_backward_kernel(const float* x, const float* dy, float* dx, int64_t n) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
-}
-
-__global__ void leaky_relu_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n, float slope) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) y[i] = x[i] > 0 ? x[i] : slope * x[i];
-}
-
-__global__ void leaky_relu_backward_kernel(const float* x, const float* dy, float* dx, int64_t n, float slope) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
-}
-
-__global__ void tanh_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) y[i] = tanhf(x[i]);
-}
-
-// tanh' = 1 - y²
-__global__ void tanh_backward_kernel(const float* y, const float* dy, float* dx, int64_t n) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-}
-
-// Never overflows: for x < 0, σ(x) = eˣ / (1 + eˣ).
-__global__ void sigmoid_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
-    const float v = x[i];
-    if (v >= 0) {
-      y[i] = 1.0f / (1.0f + expf(-v));
-    } else {
-      const float e = expf(v);
-      y[i] = e / (1.0f + e);
-    }
-  }
-}
-
-// σ' = y (1 - y)
-__global__ void sigmoid_backward_kernel(const float* y, const float* dy, float* dx, int64_t n) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+// dx may alias dy.
+template <class F>
+__global__ void activation_backward_kernel(F f, const float* saved, const float* dy, float* dx, int64_t n) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] = f.backward(saved[i], dy[i]);
 }
 
 __global__ void set_i64_kernel(int64_t* p, int64_t v) { *p = v; }
@@ -142,29 +110,16 @@ void accumulate_row_sum(const float* dy, float* db, int64_t N, int64_t F, cudaSt
   KILN_LAUNCH(row_sum_kernel, static_cast<unsigned>(tiles), dim3(32, 8), s, dy, db, N, F);
 }
 
-void relu_forward(const float* x, float* y, int64_t n, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(relu_forward_kernel, blocks_for(n), kThreads, s, x, y, n);
+void activation_forward(const math::Activation& f, const float* x, float* y, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  std::visit([&](const auto a) { KILN_LAUNCH(activation_forward_kernel, blocks_for(n), kThreads, s, a, x, y, n); }, f);
 }
-void relu_backward(const float* x, const float* dy, float* dx, int64_t n, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(relu_backward_kernel, blocks_for(n), kThreads, s, x, dy, dx, n);
-}
-void leaky_relu_forward(const float* x, float* y, int64_t n, float slope, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(leaky_relu_forward_kernel, blocks_for(n), kThreads, s, x, y, n, slope);
-}
-void leaky_relu_backward(const float* x, const float* dy, float* dx, int64_t n, float slope, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(leaky_relu_backward_kernel, blocks_for(n), kThreads, s, x, dy, dx, n, slope);
-}
-void tanh_forward(const float* x, float* y, int64_t n, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(tanh_forward_kernel, blocks_for(n), kThreads, s, x, y, n);
-}
-void tanh_backward(const float* y, const float* dy, float* dx, int64_t n, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(tanh_backward_kernel, blocks_for(n), kThreads, s, y, dy, dx, n);
-}
-void sigmoid_forward(const float* x, float* y, int64_t n, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(sigmoid_forward_kernel, blocks_for(n), kThreads, s, x, y, n);
-}
-void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n, cudaStream_t s) {
-  if (n > 0) KILN_LAUNCH(sigmoid_backward_kernel, blocks_for(n), kThreads, s, y, dy, dx, n);
+
+void activation_backward(const math::Activation& f, const float* saved, const float* dy, float* dx, int64_t n,
+                         cudaStream_t s) {
+  if (n <= 0) return;
+  std::visit([&](const auto a) { KILN_LAUNCH(activation_backward_kernel, blocks_for(n), kThreads, s, a, saved, dy, dx, n); },
+             f);
 }
 
 void set_i64(int64_t* p, int64_t v, cudaStream_t s) { KILN_LAUNCH(set_i64_kernel, 1, 1, s, p, v); }

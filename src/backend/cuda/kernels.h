@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "backend/dims.h"
+#include "backend/math/activations.h"
 #include "backend/math/update_rules.h"
 
 namespace kiln::cuda {
@@ -22,14 +23,11 @@ void scale(float* p, float beta, int64_t n, cudaStream_t s);                    
 void axpy(float alpha, const float* x, float* y, int64_t n, cudaStream_t s);           // y += αx
 void add_row_bias(float* y, const float* b, int64_t N, int64_t F, cudaStream_t s);      // y (N,F) += b (F)
 void accumulate_row_sum(const float* dy, float* db, int64_t N, int64_t F, cudaStream_t s);  // db (F) += Σ_n dy (N,F)
-void relu_forward(const float* x, float* y, int64_t n, cudaStream_t s);
-void relu_backward(const float* x, const float* dy, float* dx, int64_t n, cudaStream_t s);
-void leaky_relu_forward(const float* x, float* y, int64_t n, float slope, cudaStream_t s);
-void leaky_relu_backward(const float* x, const float* dy, float* dx, int64_t n, float slope, cudaStream_t s);
-void tanh_forward(const float* x, float* y, int64_t n, cudaStream_t s);
-void tanh_backward(const float* y, const float* dy, float* dx, int64_t n, cudaStream_t s);
-void sigmoid_forward(const float* x, float* y, int64_t n, cudaStream_t s);
-void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n, cudaStream_t s);
+// y = f(x); dx = dy ⊙ f'(saved), saved the input or the output as f.from_output says
+// (math/activations.h). dx may alias dy.
+void activation_forward(const math::Activation& f, const float* x, float* y, int64_t n, cudaStream_t s);
+void activation_backward(const math::Activation& f, const float* saved, const float* dy, float* dx, int64_t n,
+                         cudaStream_t s);
 // *p = v, in stream order (for the device-side step of captured graphs).
 void set_i64(int64_t* p, int64_t v, cudaStream_t s);
 // scale (n) = [u_i >= p] / (1 - p), u_i = hash_uniform(seed, stream, (step << 32) ^ i) with

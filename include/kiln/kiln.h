@@ -7,6 +7,7 @@
 //
 // or, step by step: kiln::load_data, kiln::build_model_for, kiln::make_loss,
 // kiln::make_optimizer, kiln::make_schedule, Model::forward/backward, kiln::evaluate.
+#include "backend/runtime.h"    // set_threads, require_device
 #include "config/experiment.h"  // Experiment, load_experiment, parse_experiment
 #include "loss/loss.h"          // Loss, make_loss
 #include "model/build.h"        // build_model (layer specs -> Model)
@@ -14,5 +15,6 @@
 #include "optim/optimizer.h"    // Optimizer, make_optimizer
 #include "optim/schedule.h"     // Schedule, make_schedule
 #include "train/evaluate.h"     // evaluate, Evaluation
+#include "train/loop.h"         // TrainLoop: the loop without a run folder
 #include "train/setup.h"        // load_data, build_model_for
 #include "train/trainer.h"      // train, resume, TrainOptions, RunResult

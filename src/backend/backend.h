@@ -52,6 +52,9 @@ class Backend {
   virtual void add_row_bias(Real* y, const Real* b, int64_t N, int64_t F) = 0;         // y[n,j] += b[j]
   virtual void accumulate_row_sum(const Real* dy, Real* db, int64_t N, int64_t F) = 0;  // db[j] += Σ_n dy[n,j]
   virtual void axpy(Real alpha, const Real* x, Real* y, int64_t n) = 0;                // y += αx
+  virtual void scale(Real* x, Real alpha, int64_t n) = 0;                             // x *= α
+  // Σ x², summed in double; returns to the host (synchronises). Gradient norms and clipping.
+  virtual double sum_squares(const Real* x, int64_t n) = 0;
 
   // ---- activations (cpu/activation.h; the bodies in math/activations.h) ----
   virtual void activation_forward(const math::Activation& f, const Real* x, Real* y, int64_t n) = 0;

@@ -42,6 +42,10 @@ void axpy(Real alpha, const Tensor& x, Tensor& y) {
   be.axpy(alpha, x.data(), y.data(), x.numel());
 }
 
+void scale(Tensor& x, Real alpha) { backend_for({&x}).scale(x.data(), alpha, x.numel()); }
+
+double sum_squares(const Tensor& x) { return backend_for({&x}).sum_squares(x.data(), x.numel()); }
+
 void copy(const Tensor& src, Tensor& dst) {
   backend_for({&src, &dst});
   KILN_REQUIRE(src.numel() == dst.numel(), "copy " << src.shape().str() << " to " << dst.shape().str());

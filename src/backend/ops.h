@@ -25,6 +25,10 @@ void accumulate_row_sum(const Tensor& dY, Tensor& db);
 
 // y += alpha * x
 void axpy(Real alpha, const Tensor& x, Tensor& y);
+// x *= alpha
+void scale(Tensor& x, Real alpha);
+// Σ x² (in double), on the host.
+double sum_squares(const Tensor& x);
 void copy(const Tensor& src, Tensor& dst);
 
 // y = f(x) elementwise (math/activations.h).

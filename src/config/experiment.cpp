@@ -56,6 +56,11 @@ void TrainConfig::fields(Fields& f) {
   f.key("log_every", log_every, "batches between points of the per-batch curves", Bounds::between(1, 1e9));
   f.key("threads", threads, "threads of kiln's pool (0: all cores)", Bounds::between(0, kMaxThreads));
   f.key("device", device, "where to train", {"cpu", "cuda"});
+  f.key("clip_grad_norm", clip_grad_norm, "scale each step's gradient down to this global L2 norm when it is larger (0: off)",
+        Bounds::at_least(0));
+  f.key("early_stopping", early_stopping,
+        "stop after this many epochs without a better validation accuracy (0: off; needs data.validation)",
+        Bounds::between(0, kMaxEpochs));
 }
 
 void Experiment::fields(Fields& f) {
@@ -92,6 +97,8 @@ Experiment from_toml(const toml::value& root, const std::string& file) {
     if (e.data.mean.size() != e.data.std.size())
       throw Error(file + ": data.mean and data.std need one value each per channel, got " +
                   std::to_string(e.data.mean.size()) + " and " + std::to_string(e.data.std.size()));
+  if (e.train.early_stopping > 0 && e.data.validation == 0)
+    throw Error(file + ": train.early_stopping watches the validation accuracy: set data.validation too (e.g. 0.1)");
   e.schedule.total_epochs = e.train.epochs;
   // What only the optimizer or schedule kind can judge (nesterov without momentum, say), now,
   // so that a bad value fails before any data is read.
@@ -101,7 +108,7 @@ Experiment from_toml(const toml::value& root, const std::string& file) {
   return e;
 }
 
-// Lists every declared key with its type, default and allowed values.
+// Lists every declared key with its type, value and allowed values.
 class KeyLister : public Fields {
  public:
   std::vector<KeyInfo> keys;
@@ -116,11 +123,15 @@ class KeyLister : public Fields {
     add(name, "integer", std::to_string(v), b.text(), help);
   }
   void key(const char* name, bool& v, const char* help) override { add(name, "boolean", v ? "true" : "false", "", help); }
-  void key(const char* name, std::vector<double>&, const char* help, Bounds each) override {
-    add(name, "array of numbers", "[]", "each " + each.text(), help);
+  void key(const char* name, std::vector<double>& v, const char* help, Bounds each) override {
+    std::string t = "[";
+    for (size_t i = 0; i < v.size(); ++i) t += (i ? ", " : "") + toml_number(v[i]);
+    add(name, "array of numbers", t + "]", "each " + each.text(), help);
   }
-  void key(const char* name, std::vector<std::string>&, const char* help) override {
-    add(name, "array of strings", "[]", "", help);
+  void key(const char* name, std::vector<std::string>& v, const char* help) override {
+    std::string t = "[";
+    for (size_t i = 0; i < v.size(); ++i) t += (i ? ", " : "") + toml_quote(v[i]);
+    add(name, "array of strings", t + "]", "", help);
   }
 
  private:
@@ -132,8 +143,8 @@ class KeyLister : public Fields {
 
 }  // namespace
 
-std::vector<KeyInfo> experiment_keys() {
-  Experiment e;
+std::vector<KeyInfo> experiment_keys(const Experiment& experiment) {
+  Experiment e = experiment;
   KeyLister l;
   e.fields(l);
   return l.keys;

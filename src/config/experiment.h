@@ -42,6 +42,8 @@ struct TrainConfig {
   int64_t log_every = 50;      // batches between points of the per-batch curves
   int64_t threads = 0;         // 0: all cores
   std::string device = "cpu";  // cpu | cuda
+  double clip_grad_norm = 0;   // scale the gradient down to this global norm when above (0: off)
+  int64_t early_stopping = 0;  // stop after this many epochs without a better validation accuracy (0: off)
   void fields(Fields& f);
 };
 
@@ -68,11 +70,12 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 Experiment parse_experiment(const std::string& toml_text, const std::string& name,
                             const std::vector<std::string>& overrides = {});
 
-// Every key an experiment file may hold ("optimizer.lr"), with its type, default, allowed
-// values and help, for `kiln help keys` and suggestions.
+// Every key an experiment file may hold ("optimizer.lr"), with its type, its value in `e` (by
+// default: the defaults) as TOML text, the allowed values and help: for `kiln help keys`, the
+// report's hyper-parameter table and suggestions.
 struct KeyInfo {
-  std::string key, type, default_value, allowed, help;
+  std::string key, type, value, allowed, help;
 };
-std::vector<KeyInfo> experiment_keys();
+std::vector<KeyInfo> experiment_keys(const Experiment& e = Experiment{});
 
 }  // namespace kiln

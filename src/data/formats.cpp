@@ -1,5 +1,7 @@
 #include "data/formats.h"
 
+#include <zlib.h>
+
 #include "data/cifar.h"
 #include "data/idx.h"
 #include "tensor/suggest.h"
@@ -20,13 +22,15 @@ const std::vector<DataFormat>& data_formats() {
        "folder holding its four idx files",
        Shape{1, 28, 28},
        {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"},
-       read_idx},
+       read_idx,
+       {0x2ed6e46a}},
       {"mnist", "MNIST: 28x28 grey handwritten digits, 10 classes (idx files)", "../shared/datasets/mnist",
        "set data.dir to a folder holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
        "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the files from yann.lecun.com or a mirror)",
        Shape{1, 28, 28},
        {},
-       read_idx},
+       read_idx,
+       {0xba07e8ef}},
       {"idx", "any MNIST-format pair of idx files (train-* and t10k-*)", "",
        "set data.dir to the folder holding the idx files", std::nullopt, {}, read_idx},
       {"cifar10", "CIFAR-10, binary version: 32x32 colour images, 10 classes", ".data/cifar10",
@@ -49,6 +53,16 @@ const DataFormat& data_format(const std::string& name) {
   const auto names = data_format_names();
   throw Error("data.dataset: unknown dataset '" + name + "'" + did_you_mean(name, names) + " (expected " +
               join_or(names) + ")");
+}
+
+const DataFormat* recognise(const Dataset& train) {
+  std::vector<uint8_t> bytes(train.labels.begin(), train.labels.end());
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(0L, bytes.data(), static_cast<uInt>(bytes.size())));
+  for (const auto& f : data_formats())
+    for (uint32_t known : f.known_train_labels)
+      if (known == crc) return &f;
+  return nullptr;
 }
 
 std::vector<std::string> default_class_names(const std::string& format, int64_t classes) {

@@ -21,12 +21,19 @@ struct DataFormat {
   std::vector<std::string> class_names;  // empty: "0", "1", ... (or what the files say)
   // Reads the training or the test split from `dir`.
   Dataset (*read)(const std::string& dir, bool train);
+  // CRC-32s of the training labels (one byte each) of the standard copies of this set: how
+  // a folder is recognised as holding it (MNIST and Fashion-MNIST files are alike in every
+  // other way). Empty: nothing to recognise.
+  std::vector<uint32_t> known_train_labels = {};
 };
 
 const std::vector<DataFormat>& data_formats();
 // The row named `name`; throws kiln::Error listing the known ones (with a suggestion).
 const DataFormat& data_format(const std::string& name);
 std::vector<std::string> data_format_names();
+
+// The format whose standard training labels `train` holds, or null.
+const DataFormat* recognise(const Dataset& train);
 
 // The class names of a format for `classes` classes: its own list when it has one of that
 // length, else "0", "1", ... up to `classes`.

@@ -10,4 +10,9 @@ namespace kiln {
 // input: the per-sample shape ({1, 28, 28}); seed: weight initialisation.
 Model build_model(const Shape& input, const std::vector<std::string>& specs, uint64_t seed);
 
+// The model a weights file (weights.kiln) or a checkpoint holds: built from the architecture
+// and input shape it records, then loaded (weights, batch-norm statistics, preprocessing). No
+// experiment file is needed.
+Model load_model(const std::string& path);
+
 }  // namespace kiln

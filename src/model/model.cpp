@@ -146,8 +146,21 @@ std::string Model::summary_table() const {
   return os.str();
 }
 
+void Model::set_preprocessing(Preprocessing p) {
+  if (p.known()) {
+    const int64_t C = input_.rank() >= 1 ? input_[0] : 1;
+    if (static_cast<int64_t>(p.mean.size()) != C || static_cast<int64_t>(p.std.size()) != C)
+      throw Error("preprocessing: " + std::to_string(p.mean.size()) + " means and " + std::to_string(p.std.size()) +
+                  " standard deviations for " + std::to_string(C) + " input channels");
+    for (float v : p.std)
+      if (!(v > 0)) throw Error("preprocessing: standard deviations must be positive");
+  }
+  prep_ = std::move(p);
+}
+
 // Weights file, little-endian:
-//   "KILNWTS1"  u32 version (1)  str architecture  u32 input rank, i64 dims
+//   "KILNWTS1"  u32 version (2)  str architecture  u32 input rank, i64 dims
+//   version 2: u32 C, f32 mean[C], f32 std[C], u32 K, K × str class name, str dataset
 //   u32 count, then per tensor: str name, u32 rank, i64 dims, f32 data
 //   (parameters, then buffers such as batch-norm running statistics)
 //   u32 CRC-32 of all preceding bytes
@@ -155,6 +168,12 @@ void Model::write_tensors(BinWriter& w) const {
   w.str(net_.spec());
   w.pod(static_cast<uint32_t>(input_.rank()));
   for (int64_t d : input_.dims()) w.pod(d);
+  w.pod(static_cast<uint32_t>(prep_.mean.size()));
+  for (float v : prep_.mean) w.pod(v);
+  for (float v : prep_.std) w.pod(v);
+  w.pod(static_cast<uint32_t>(prep_.class_names.size()));
+  for (const auto& n : prep_.class_names) w.str(n);
+  w.str(prep_.dataset);
   w.pod(static_cast<uint32_t>(named_.size() + buffers_.size()));
   for (const auto* list : {&named_, &buffers_})
     for (auto& t : *list) {
@@ -163,14 +182,37 @@ void Model::write_tensors(BinWriter& w) const {
     }
 }
 
-void Model::read_tensors(BinReader& r) {
-  std::string arch = r.str();
-  if (arch != net_.spec()) r.fail("architecture differs:\n  file:  " + arch + "\n  model: " + net_.spec());
+ModelHeader Model::read_header(BinReader& r) {
+  ModelHeader h;
+  h.architecture = r.str();
   auto rank = r.pod<uint32_t>();
-  if (rank > 8) r.fail("input rank out of range");
+  if (rank < 1 || rank > 8) r.fail("input rank " + std::to_string(rank) + " out of range");
   std::vector<int64_t> dims(rank);
-  for (auto& d : dims) d = r.pod<int64_t>();
-  if (Shape(dims) != input_) r.fail("input shape " + Shape(dims).str() + " differs from the model's " + input_.str());
+  for (auto& d : dims) {
+    d = r.pod<int64_t>();
+    if (d < 1 || d > (int64_t{1} << 24)) r.fail("input dimension " + std::to_string(d) + " out of range");
+  }
+  h.input = Shape(dims);
+  return h;
+}
+
+void Model::read_tensors(BinReader& r, uint32_t version) {
+  const ModelHeader h = read_header(r);
+  if (h.architecture != net_.spec()) r.fail("architecture differs:\n  file:  " + h.architecture + "\n  model: " + net_.spec());
+  if (h.input != input_) r.fail("input shape " + h.input.str() + " differs from the model's " + input_.str());
+  Preprocessing p;
+  if (version >= 2) {
+    const auto C = r.pod<uint32_t>();
+    if (C > 4096) r.fail("preprocessing for " + std::to_string(C) + " channels");
+    p.mean.resize(C);
+    p.std.resize(C);
+    for (float& v : p.mean) v = r.pod<float>();
+    for (float& v : p.std) v = r.pod<float>();
+    const auto K = r.pod<uint32_t>();
+    if (K > (1u << 20)) r.fail(std::to_string(K) + " class names");
+    for (uint32_t k = 0; k < K; ++k) p.class_names.push_back(r.str(4096));
+    p.dataset = r.str(256);
+  }
   auto count = r.pod<uint32_t>();
   const size_t expected = named_.size() + buffers_.size();
   if (count != expected)
@@ -181,12 +223,17 @@ void Model::read_tensors(BinReader& r) {
       if (name != t.name) r.fail("expected tensor '" + t.name + "', found '" + name + "'");
       r.tensor_into(t.value, name);
     }
+  try {
+    set_preprocessing(std::move(p));
+  } catch (const Error& e) {
+    r.fail(e.what());
+  }
 }
 
 void Model::save_weights(const std::string& path) const {
   BinWriter w;
   w.bytes("KILNWTS1", 8);
-  w.pod(uint32_t{1});
+  w.pod(kFormatVersion);
   write_tensors(w);
   w.commit(path);
 }
@@ -195,8 +242,8 @@ void Model::load_weights(const std::string& path) {
   BinReader r(path, "weights file");
   r.expect_magic("KILNWTS1");
   auto version = r.pod<uint32_t>();
-  if (version != 1) r.fail("unsupported version " + std::to_string(version));
-  read_tensors(r);
+  if (version < 1 || version > kFormatVersion) r.fail("unsupported version " + std::to_string(version));
+  read_tensors(r, version);
   if (!r.at_end()) r.fail("trailing bytes after the last tensor");
 }
 

@@ -27,6 +27,23 @@ struct LayerSummary {
   int depth = 0;
 };
 
+// What the model's inputs are and what its outputs mean, saved with its weights so that
+// evaluation and prediction need nothing else: the per-channel normalisation of the training
+// data (x = (pixel / 255 - mean[c]) / std[c]), the class names, and the dataset format it was
+// trained on. Empty (known() false) for a model not trained by kiln or read from an old file.
+struct Preprocessing {
+  std::vector<float> mean, std;
+  std::vector<std::string> class_names;
+  std::string dataset;
+  bool known() const { return !mean.empty(); }
+};
+
+// What a weights file or checkpoint says about the model before its tensors.
+struct ModelHeader {
+  std::string architecture;  // the layer specs joined by "; "
+  Shape input;               // per sample
+};
+
 class Model {
  public:
   // input: the shape of one sample, e.g. {1, 28, 28} or {784}.
@@ -56,17 +73,24 @@ class Model {
   // A mask over the flat parameters: 1 where weight decay applies, 0 elsewhere.
   const Tensor& decay_mask() const { return decay_mask_; }
 
+  const Preprocessing& preprocessing() const { return prep_; }
+  void set_preprocessing(Preprocessing p);  // checks one mean and std per input channel
+
   std::vector<LayerSummary> summary() const;
   // Keras-style table: layer, output shape, parameters, FLOPs, with totals.
   std::string summary_table() const;
 
-  // Weights file (docs/formats.md): magic "KILNWTS1", version, architecture string, named
-  // tensors, CRC-32 of everything before it. load() checks all of it against this model.
+  // Weights file (docs/formats.md): magic "KILNWTS1", version, architecture string, input
+  // shape, preprocessing, named tensors, CRC-32 of everything before it. load() checks all of
+  // it against this model and takes the preprocessing from the file.
   void save_weights(const std::string& path) const;
   void load_weights(const std::string& path);
-  // The body of a weights file (architecture, input shape, tensors), also embedded in checkpoints.
+  // The body of a weights file (architecture, input shape, preprocessing, tensors), also
+  // embedded in checkpoints. Version 1 bodies have no preprocessing.
+  static constexpr uint32_t kFormatVersion = 2;
   void write_tensors(BinWriter& w) const;
-  void read_tensors(BinReader& r);
+  void read_tensors(BinReader& r, uint32_t version);
+  static ModelHeader read_header(BinReader& r);
 
  private:
   void bind(Device device);
@@ -76,6 +100,7 @@ class Model {
   Tensor params_, grads_;
   std::vector<NamedTensor> named_, buffers_;
   Tensor decay_mask_;
+  Preprocessing prep_;
   Tensor x_cache_, out_;
   bool has_forward_ = false;
 };

@@ -37,6 +37,22 @@ struct ImageExample {
   int64_t index = 0;
 };
 
+// The gradient norm of each layer (‖dL/dθ‖ over its parameters) at one point of the
+// per-batch curves (gradnorms.csv: a column per layer).
+struct GradNormRow {
+  int64_t step = 0;
+  double epoch = 0;
+  std::vector<double> norms;  // one per layer, in the order of the run's layer names
+};
+
+// A histogram of one layer's weights at the end of an epoch (histograms.csv).
+struct WeightHistogram {
+  int64_t epoch = 0;  // 1-based
+  std::string layer;
+  double lo = 0, hi = 0;        // the bins cover [lo, hi] in equal steps
+  std::vector<int64_t> counts;
+};
+
 struct LayerRow {
   std::string spec, output;  // "conv 16 5x5 pad=2", "[16, 28, 28]"
   int64_t params = 0, flops = 0;
@@ -49,6 +65,9 @@ struct ReportData {
   KeyValues manifest;     // seed, git revision, machine, times, ...
   std::vector<EpochRow> epochs;
   std::vector<BatchRow> batches;
+  std::vector<std::string> grad_norm_layers;  // the columns of grad_norms
+  std::vector<GradNormRow> grad_norms;
+  std::vector<WeightHistogram> histograms;
   std::vector<std::string> class_names;
   ConfusionMatrix confusion;                    // on the test set
   std::vector<ImageExample> mistakes;           // most confident mistakes first

@@ -39,6 +39,9 @@ class BinReader {
   // Reads a tensor and checks its shape against `into`, then copies into it.
   void tensor_into(Tensor& into, const std::string& name);
   bool at_end() const { return pos_ == end_; }
+  // Where the next read starts, and going back there (to read a part again).
+  size_t position() const { return pos_; }
+  void seek(size_t pos) { pos_ = pos < end_ ? pos : end_; }
   [[noreturn]] void fail(const std::string& msg) const;
   const std::string& path() const { return path_; }
 

@@ -1,9 +1,12 @@
 #include "train/loop.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <cstdio>
 
+#include "backend/ops.h"
 #include "train/evaluate.h"
 
 namespace kiln {
@@ -14,7 +17,55 @@ TrainLoop::TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& 
                      const Schedule& schedule, TrainState& state)
     : e_(e), data_(data), model_(model), loss_(loss), optimizer_(optimizer), schedule_(schedule), st_(state),
       loader_(data.train, e.train.batch_size, /*shuffle=*/true, e.seed, data.norm, data.augment),
-      step_(model, loss, optimizer, e.seed) {}
+      step_(model, loss, optimizer, e.seed) {
+  step_.set_clip_grad_norm(e.train.clip_grad_norm);
+  // The layers with parameters, named by their path and spec, in model order.
+  std::map<std::string, std::string> spec_of;
+  for (const auto& row : model.summary()) spec_of[row.path] = row.spec;
+  for (const auto& p : model.named_params()) {
+    const std::string path = p.name.substr(0, p.name.rfind('.'));
+    if (layers_.empty() || layers_.back().name.rfind(path + " ", 0) != 0)
+      layers_.push_back({path + " " + spec_of[path], {}, {}});
+    layers_.back().grads.push_back(p.grad);
+    if (p.decay) layers_.back().weights.push_back(p.value);
+  }
+  if (st_.grad_norm_layers.empty())
+    for (const auto& l : layers_) st_.grad_norm_layers.push_back(l.name);
+}
+
+// ‖dL/dθ‖ of each layer at this step (the gradients of the step just taken, before the next
+// zeroes them).
+void TrainLoop::record_grad_norms() {
+  GradNormRow row{st_.batches.back().step, st_.batches.back().epoch, {}};
+  for (const auto& l : layers_) {
+    double s = 0;
+    for (const Tensor& g : l.grads) s += ops::sum_squares(g);
+    row.norms.push_back(std::sqrt(s));
+  }
+  st_.grad_norms.push_back(std::move(row));
+}
+
+// 30 equal bins between each layer's smallest and largest weight.
+void TrainLoop::record_histograms() {
+  constexpr int kBins = 30;
+  for (const auto& l : layers_) {
+    if (l.weights.empty()) continue;
+    std::vector<Real> w;
+    for (const Tensor& t : l.weights) {
+      const Tensor h = t.to(Device::cpu);
+      w.insert(w.end(), h.data(), h.data() + h.numel());
+    }
+    const auto [mn, mx] = std::minmax_element(w.begin(), w.end());
+    WeightHistogram hist{st_.epoch + 1, l.name, static_cast<double>(*mn), static_cast<double>(*mx),
+                         std::vector<int64_t>(kBins, 0)};
+    const double width = (hist.hi - hist.lo) / kBins;
+    for (Real v : w) {
+      const int b = width > 0 ? std::clamp(static_cast<int>((v - hist.lo) / width), 0, kBins - 1) : 0;
+      ++hist.counts[static_cast<size_t>(b)];
+    }
+    st_.histograms.push_back(std::move(hist));
+  }
+}
 
 TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
   loader_.start_epoch(st_.epoch);
@@ -33,8 +84,9 @@ TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
       divergence_ = msg;
       return Outcome::diverged;
     }
-    st_.add_batch(r.loss, static_cast<double>(r.correct), static_cast<double>(batch_.y.size()), lr_, bpe,
-                  e_.train.log_every);
+    if (st_.add_batch(r.loss, static_cast<double>(r.correct), static_cast<double>(batch_.y.size()), lr_, bpe,
+                      e_.train.log_every))
+      record_grad_norms();
     if (events.batch) events.batch(st_, bpe, seconds() + st_.epoch_seconds);
     if (events.stop && events.stop()) {
       st_.epoch_seconds += seconds();
@@ -46,16 +98,30 @@ TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
 }
 
 const EpochRow& TrainLoop::end_epoch() {
-  Evaluation ev = evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, false);
-  EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), ev.loss, ev.accuracy, lr_, epoch_train_seconds_};
+  test_ = evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true);
+  EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), test_.loss, test_.accuracy, lr_, epoch_train_seconds_};
   if (data_.val.size() > 0) {
     Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false);
     row.val_loss = vev.loss;
     row.val_acc = vev.accuracy;
   }
   st_.epochs.push_back(row);
+  if (std::isfinite(row.test_loss)) record_histograms();
   st_.next_epoch();
   return st_.epochs.back();
+}
+
+bool TrainLoop::weights_finite() const {
+  auto finite = [](const Tensor& t) {
+    const Tensor h = t.to(Device::cpu);  // itself on the CPU
+    for (int64_t i = 0; i < h.numel(); ++i)
+      if (!std::isfinite(h[i])) return false;
+    return true;
+  };
+  if (!finite(model_.params())) return false;
+  for (const auto& b : model_.named_buffers())
+    if (!finite(b.value)) return false;
+  return true;
 }
 
 }  // namespace kiln

@@ -17,6 +17,7 @@
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/setup.h"
+#include "train/evaluate.h"
 #include "train/state.h"
 #include "train/step.h"
 
@@ -43,7 +44,13 @@ class TrainLoop {
   // After epoch_done: evaluates on the test set (and the validation split), appends the
   // epoch's row to state.epochs, and moves the state to the next epoch. Returns the row.
   const EpochRow& end_epoch();
-  // The loss that stopped a diverged epoch (NaN or ±inf), and where.
+  // The test-set evaluation of the last end_epoch(), with per-sample predictions (the report's).
+  const Evaluation& last_test() const { return test_; }
+  // Whether every parameter and buffer is finite: a step can leave non-finite weights behind
+  // a finite loss (the loss is computed before the update), and such weights must not be
+  // checkpointed as good.
+  bool weights_finite() const;
+  // What stopped a diverged epoch (a NaN or infinite loss), and where.
   const std::string& divergence() const { return divergence_; }
 
   int64_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
@@ -51,6 +58,14 @@ class TrainLoop {
   TrainStep& step() { return step_; }
 
  private:
+  void record_grad_norms();
+  void record_histograms();
+  struct LayerGrads {
+    std::string name;             // "3 conv 16 5x5 pad=2"
+    std::vector<Tensor> grads;    // views into the flat gradient
+    std::vector<Tensor> weights;  // its weights (not biases or scales), for the histograms
+  };
+  std::vector<LayerGrads> layers_;
   const Experiment& e_;
   const Data& data_;
   Model& model_;
@@ -63,6 +78,7 @@ class TrainLoop {
   Batch batch_;
   double lr_ = 0, epoch_train_seconds_ = 0;
   std::string divergence_;
+  Evaluation test_;
 };
 
 }  // namespace kiln

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -12,12 +13,10 @@
 #include <thread>
 
 #include "backend/runtime.h"
+#include "kiln_revision.h"
 #include "tensor/binio.h"
 #include "tensor/check.h"
 
-#ifndef KILN_GIT_REV
-#define KILN_GIT_REV "unknown"
-#endif
 
 namespace fs = std::filesystem;
 
@@ -57,7 +56,7 @@ std::string read_text_file(const std::string& path) {
 KeyValues machine_manifest() {
   char host[256] = "unknown";
   ::gethostname(host, sizeof host - 1);
-  KeyValues kv{{"kiln_version", KILN_VERSION}, {"git_revision", KILN_GIT_REV}, {"host", host}};
+  KeyValues kv{{"kiln_version", KILN_VERSION}, {"git_revision", KILN_REVISION}, {"host", host}};
   for (auto& p : compute_description()) kv.push_back(p);
   kv.emplace_back("zlib", zlibVersion());
   kv.emplace_back("compiler", std::string("g++ ") + __VERSION__);
@@ -158,6 +157,84 @@ void write_batch_csv(const std::string& path, const std::vector<BatchRow>& rows)
 std::vector<BatchRow> read_batch_csv(const std::string& path) {
   std::vector<BatchRow> out;
   for (auto& r : read_csv_numbers(path, 5)) out.push_back({static_cast<int64_t>(r[0]), r[1], r[2], r[3], r[4]});
+  return out;
+}
+
+void write_grad_norm_csv(const std::string& path, const std::vector<std::string>& layers,
+                         const std::vector<GradNormRow>& rows) {
+  std::ostringstream os;
+  os << "step,epoch";
+  for (std::string l : layers) {
+    std::replace(l.begin(), l.end(), ',', ' ');
+    os << "," << l;
+  }
+  os << "\n" << std::setprecision(9);
+  for (const auto& r : rows) {
+    os << r.step << "," << r.epoch;
+    for (double v : r.norms) os << "," << v;
+    os << "\n";
+  }
+  write_file_atomic(path, os.str());
+}
+
+void read_grad_norm_csv(const std::string& path, std::vector<std::string>& layers, std::vector<GradNormRow>& rows) {
+  std::istringstream is(read_text_file(path));
+  std::string header;
+  std::getline(is, header);
+  std::stringstream hs(header);
+  std::string cell;
+  layers.clear();
+  for (int i = 0; std::getline(hs, cell, ','); ++i)
+    if (i >= 2) layers.push_back(cell);
+  rows.clear();
+  for (auto& r : read_csv_numbers(path, layers.size() + 2)) {
+    GradNormRow g{static_cast<int64_t>(r[0]), r[1], {}};
+    g.norms.assign(r.begin() + 2, r.end());
+    rows.push_back(std::move(g));
+  }
+}
+
+void write_histogram_csv(const std::string& path, const std::vector<WeightHistogram>& rows) {
+  std::ostringstream os;
+  os << "epoch,layer,lo,hi,counts\n" << std::setprecision(9);
+  for (const auto& h : rows) {
+    std::string layer = h.layer;
+    std::replace(layer.begin(), layer.end(), ',', ' ');
+    os << h.epoch << "," << layer << "," << h.lo << "," << h.hi << ",";
+    for (size_t i = 0; i < h.counts.size(); ++i) os << (i ? " " : "") << h.counts[i];
+    os << "\n";
+  }
+  write_file_atomic(path, os.str());
+}
+
+std::vector<WeightHistogram> read_histogram_csv(const std::string& path) {
+  std::istringstream is(read_text_file(path));
+  std::string line;
+  std::getline(is, line);
+  std::vector<WeightHistogram> out;
+  int lineno = 1;
+  while (std::getline(is, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) f.push_back(cell);
+    if (f.size() != 5) throw Error(path + ":" + std::to_string(lineno) + ": expected 5 columns, found " + std::to_string(f.size()));
+    WeightHistogram h;
+    try {
+      h.epoch = std::stoll(f[0]);
+      h.layer = f[1];
+      h.lo = std::stod(f[2]);
+      h.hi = std::stod(f[3]);
+      std::stringstream cs(f[4]);
+      int64_t c = 0;
+      while (cs >> c) h.counts.push_back(c);
+    } catch (const std::exception&) {
+      throw Error(path + ":" + std::to_string(lineno) + ": not a histogram row");
+    }
+    out.push_back(std::move(h));
+  }
   return out;
 }
 

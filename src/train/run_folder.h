@@ -4,6 +4,9 @@
 //   manifest.toml   seed, git revision, machine, library versions, command, start/end times
 //   metrics.csv     one row per epoch: train/test loss and accuracy, learning rate, seconds
 //   batches.csv     every log_every batches: step, epoch, loss, accuracy, learning rate
+//   gradnorms.csv   at the same points: each layer's gradient norm
+//   histograms.csv  every epoch: each layer's weight histogram
+//   best.kiln       the weights of the epoch with the best validation accuracy (with a split)
 //   checkpoint.kiln the latest checkpoint (resume from it)
 //   weights.kiln    the final weights
 //   report.html     the report, with figures/ beside it
@@ -27,6 +30,12 @@ void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows)
 std::vector<EpochRow> read_epoch_csv(const std::string& path);
 void write_batch_csv(const std::string& path, const std::vector<BatchRow>& rows);
 std::vector<BatchRow> read_batch_csv(const std::string& path);
+// gradnorms.csv: step, epoch, then a column per layer (the header names them).
+void write_grad_norm_csv(const std::string& path, const std::vector<std::string>& layers, const std::vector<GradNormRow>& rows);
+void read_grad_norm_csv(const std::string& path, std::vector<std::string>& layers, std::vector<GradNormRow>& rows);
+// histograms.csv: epoch, layer, lo, hi, then the counts separated by spaces.
+void write_histogram_csv(const std::string& path, const std::vector<WeightHistogram>& rows);
+std::vector<WeightHistogram> read_histogram_csv(const std::string& path);
 
 std::string now_iso8601();
 std::string read_text_file(const std::string& path);

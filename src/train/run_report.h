@@ -1,16 +1,19 @@
 #pragma once
-// Gathers what a run folder holds (metrics, configuration, manifest), evaluates the model on
-// the test set for the confusion matrix and example images, and writes report.html.
+// Gathers what a run folder holds (metrics, configuration, manifest) with an evaluation of the
+// model on the test set (the confusion matrix and example images), and writes report.html.
 #include <string>
 
+#include "data/dataset.h"
 #include "model/model.h"
-#include "train/setup.h"
+#include "train/evaluate.h"
 
 namespace kiln {
 
-// With the model and data already in memory (the end of `kiln train`).
-std::string write_run_report(const std::string& run_dir, Model& model, const Data& data);
-// From the folder alone (`kiln report RUN`): loads config, data and weights (or checkpoint).
+// With the model, the test set and its evaluation (with predictions) already in hand: after
+// every epoch of `kiln train`.
+std::string write_run_report(const std::string& run_dir, const Model& model, const Dataset& test, const Evaluation& ev);
+// From the folder alone (`kiln report RUN`): its weights, or its checkpoint for a run that did
+// not finish (interrupted, diverged), and its test set.
 std::string write_run_report(const std::string& run_dir);
 
 }  // namespace kiln

@@ -1,22 +1,68 @@
 #include "train/setup.h"
 
+#include <filesystem>
+
 #include "data/formats.h"
 #include "model/build.h"
 
+namespace fs = std::filesystem;
+
 namespace kiln {
 
-static Dataset read_split(const DataConfig& cfg, bool train) {
-  const DataFormat& f = data_format(cfg.dataset);
+namespace {
+
+// The folder, or an error that says where the files come from and which key to set.
+void check_folder(const DataConfig& cfg, const DataFormat& f) {
+  if (cfg.dir.empty())
+    throw Error("data.dir: no folder given for dataset '" + cfg.dataset + "': " + f.how_to_get);
+  std::error_code ec;
+  if (fs::is_directory(cfg.dir, ec)) return;
+  std::string where = cfg.dir;
+  if (fs::path(cfg.dir).is_relative()) where += " (relative to the current folder " + fs::current_path(ec).string() + ")";
+  throw Error("data.dir = \"" + cfg.dir + "\": no such folder " + where + ". " + f.help + ": " + f.how_to_get +
+              " (--set data.dir=DIR, or dir in the [data] table)");
+}
+
+Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train) {
   Dataset d = f.read(cfg.dir, train);
   if (static_cast<int64_t>(f.class_names.size()) == d.classes()) d.class_names = f.class_names;
   return d;
 }
 
+// Refuses files that are recognisably another dataset than the one named; a note when the
+// files of a named set are not its standard copy.
+std::string check_identity(const DataConfig& cfg, const DataFormat& f, const Dataset& train) {
+  const DataFormat* is = recognise(train);
+  if (is && is->name != f.name && f.name != "idx")
+    throw Error(cfg.dir + " holds " + is->help.substr(0, is->help.find(':')) +
+                " (its training labels are those of the standard files), but data.dataset = \"" + cfg.dataset +
+                "\": set data.dataset = \"" + is->name + "\", or data.dir to a folder with " + cfg.dataset + "'s files");
+  if (!is && !f.known_train_labels.empty())
+    return cfg.dir + " is not the standard " + cfg.dataset + " (its training labels differ from the standard files')";
+  return "";
+}
+
+}  // namespace
+
+Dataset load_split(const DataConfig& cfg, bool train) {
+  const DataFormat& f = data_format(cfg.dataset);
+  check_folder(cfg, f);
+  Dataset d = read_split(cfg, f, train);
+  const int64_t limit = train ? cfg.limit_train : cfg.limit_test;
+  if (limit > 0) d.truncate(limit);
+  return d;
+}
+
 Data load_data(const DataConfig& cfg, uint64_t seed) {
-  if (cfg.dir.empty()) throw Error("data.dir: no directory given for dataset '" + cfg.dataset + "'");
+  const DataFormat& f = data_format(cfg.dataset);
+  check_folder(cfg, f);
   Data d;
-  d.train = read_split(cfg, true);
-  d.test = read_split(cfg, false);
+  d.train = read_split(cfg, f, true);
+  d.note = check_identity(cfg, f, d.train);
+  d.test = read_split(cfg, f, false);
+  if (d.test.sample_shape() != d.train.sample_shape())
+    throw Error(d.test.source + ": test samples are " + d.test.sample_shape().str() + " but training samples (" +
+                d.train.source + ") are " + d.train.sample_shape().str());
   if (cfg.limit_train > 0) d.train.truncate(cfg.limit_train);
   if (cfg.limit_test > 0) d.test.truncate(cfg.limit_test);
   if (cfg.validation > 0) d.val = split_validation(d.train, cfg.validation, seed);
@@ -40,7 +86,7 @@ Data load_data(const DataConfig& cfg, uint64_t seed) {
 
 Shape sample_shape_of(const Experiment& e) {
   if (const auto& known = data_format(e.data.dataset).sample) return *known;
-  return load_data(e.data, e.seed).train.sample_shape();
+  return load_split(e.data, false).sample_shape();
 }
 
 Model build_model_for(const Experiment& e, const Shape& input) {
@@ -50,5 +96,11 @@ Model build_model_for(const Experiment& e, const Shape& input) {
     throw Error(e.source + ": [model] " + err.what());
   }
 }
+
+Preprocessing preprocessing_of(const Data& data, const std::string& dataset) {
+  return {data.norm.mean, data.norm.std, data.train.class_names, dataset};
+}
+
+Normalization normalization_of(const Preprocessing& p) { return {p.mean, p.std}; }
 
 }  // namespace kiln

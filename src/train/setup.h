@@ -1,6 +1,9 @@
 #pragma once
-// From an experiment to the objects a run needs: datasets (files read, sample limits and the
-// validation split applied, normalisation fixed from the training set) and the model.
+// From an experiment to the objects a run needs: datasets (files read and recognised, sample
+// limits and the validation split applied, normalisation fixed from the training set) and the
+// model.
+#include <string>
+
 #include "config/experiment.h"
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -12,9 +15,15 @@ struct Data {
   Dataset train, val, test;  // val is empty unless a validation fraction is set
   Normalization norm;
   Augment augment;
+  std::string note;          // what a user should know about the files ("" when nothing)
 };
 
+// Reads both splits. Refuses a folder that holds another known dataset than the one named
+// (Fashion-MNIST as "mnist"), a missing folder (saying where to get the files and which key
+// to set), and test samples of another shape than the training ones.
 Data load_data(const DataConfig& cfg, uint64_t seed);
+// One split alone, sample limit applied (evaluating a saved model needs only the test set).
+Dataset load_split(const DataConfig& cfg, bool train);
 
 // The per-sample input shape of the experiment's data: known without reading the files for
 // MNIST, Fashion-MNIST and CIFAR-10; read from them otherwise.
@@ -22,5 +31,9 @@ Shape sample_shape_of(const Experiment& e);
 
 // Builds [model] layers for the given per-sample input shape; errors name the experiment file.
 Model build_model_for(const Experiment& e, const Shape& input);
+
+// The model's preprocessing from the data it is trained on, and back.
+Preprocessing preprocessing_of(const Data& data, const std::string& dataset);
+Normalization normalization_of(const Preprocessing& p);
 
 }  // namespace kiln

@@ -2,7 +2,7 @@
 
 namespace kiln {
 
-void TrainState::add_batch(double loss, double right, double n, double lr, int64_t batches_per_epoch,
+bool TrainState::add_batch(double loss, double right, double n, double lr, int64_t batches_per_epoch,
                            int64_t log_every) {
   loss_sum += loss * n;
   correct += right;
@@ -18,7 +18,9 @@ void TrainState::add_batch(double loss, double right, double n, double lr, int64
                        window_loss / window_seen, window_correct / window_seen, lr});
     window_loss = window_correct = window_seen = 0;
     window_batches = 0;
+    return true;
   }
+  return false;
 }
 
 void TrainState::next_epoch() {

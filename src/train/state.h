@@ -22,10 +22,17 @@ struct TrainState {
   double epoch_seconds = 0;  // time spent in the current epoch before an interruption
   std::vector<EpochRow> epochs;
   std::vector<BatchRow> batches;
+  std::vector<std::string> grad_norm_layers;  // a name per layer with parameters
+  std::vector<GradNormRow> grad_norms;        // at each point of the per-batch curves
+  std::vector<WeightHistogram> histograms;    // every epoch, each layer's weights
+  // The best validation accuracy so far and the epochs since it (early stopping).
+  double best_val_acc = -1;
+  int64_t epochs_since_best = 0;
 
   // Counts one batch of n samples with its mean loss and correct predictions; every
-  // `log_every` batches the window becomes a point of the per-batch curves.
-  void add_batch(double loss, double correct, double n, double lr, int64_t batches_per_epoch, int64_t log_every);
+  // `log_every` batches the window becomes a point of the per-batch curves (and true is
+  // returned: the caller adds that point's gradient norms).
+  bool add_batch(double loss, double correct, double n, double lr, int64_t batches_per_epoch, int64_t log_every);
   // The epoch's running means.
   double train_loss() const { return loss_sum / seen; }
   double train_acc() const { return correct / seen; }

@@ -2,7 +2,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
+
+#include "backend/ops.h"
 
 #include "train/evaluate.h"
 
@@ -61,9 +64,16 @@ TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t 
   Result r;
   r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
   model_.backward(dout_);
+  clip_gradients();
   optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
   r.correct = count_correct(out, batch);
   return r;
+}
+
+void TrainStep::clip_gradients() {
+  if (clip_ <= 0) return;
+  const double norm = std::sqrt(ops::sum_squares(model_.grads()));
+  if (norm > clip_) ops::scale(model_.grads(), static_cast<Real>(clip_ / norm));
 }
 
 int64_t TrainStep::count_correct(const Tensor& out, const Batch& batch) {
@@ -137,6 +147,7 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
     if (backward_) backward_->replay();
     else model_.backward(dout_);
   }
+  clip_gradients();
   optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
   r.correct = count_correct(out, batch);
   if (backward_) ++stats_.replays;

@@ -36,6 +36,9 @@ class TrainStep {
 
   // Graph replay on backends that support it: on by default unless KILN_CUDA_GRAPHS=0.
   void set_graphs(bool enabled);
+  // Gradient clipping: before each update, the flat gradient g is scaled by c / ‖g‖ when
+  // ‖g‖ > c (0: off). The norm read back to the host each step.
+  void set_clip_grad_norm(double c) { clip_ = c; }
   struct GraphStats {
     int64_t captures = 0;      // graph pairs recorded
     int64_t replays = 0;       // steps run from graphs
@@ -61,6 +64,8 @@ class TrainStep {
   // Graphs: forward_ = zero_grad + model forward, backward_ = model backward. The loss (which
   // reads the labels from the host and returns its value) and the optimizer (whose learning
   // rate and bias corrections change every step) run eagerly between and after them.
+  void clip_gradients();
+  double clip_ = 0;
   bool graphs_ = true;
   std::unique_ptr<Recorder> recorder_;  // for the model's device, made at the first step there
   Device recorder_device_ = Device::cpu;

@@ -1,11 +1,14 @@
-// `kiln train`: a run folder around the training loop (loop.h). Setting up (or resuming),
-// one epoch at a time with a progress bar and a line per epoch, the files after each epoch
-// (metrics, curves, checkpoint), the two early stops, and the end (weights, report).
+// `kiln train`: a run folder around the training loop (loop.h). Everything is built and
+// checked before the folder exists (so a failed start leaves nothing behind); then one epoch
+// at a time with a progress bar and a line per epoch; after each epoch the files (metrics,
+// curves, checkpoint, the best weights, the report); the early stops; and the end.
 #include "train/trainer.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
+#include "backend/runtime.h"
 #include "train/checkpoint.h"
 #include "train/loop.h"
 #include "train/progress.h"
@@ -13,6 +16,8 @@
 #include "train/run_report.h"
 #include "train/setup.h"
 #include "train/stop.h"
+
+namespace fs = std::filesystem;
 
 namespace kiln {
 
@@ -24,7 +29,8 @@ std::string pct(double v) {
   return b;
 }
 
-// Everything a run holds, built from its experiment.
+// Everything a run holds, built from its experiment (which validates all of it: the data
+// folder and files, the layers, the optimizer, the device).
 struct Run {
   const Experiment& e;
   std::string dir, ckpt;
@@ -35,18 +41,25 @@ struct Run {
   std::unique_ptr<Schedule> schedule;
   TrainState st;
 
-  Run(const Experiment& exp, const std::string& folder)
-      : e(exp), dir(folder), ckpt(folder + "/checkpoint.kiln"), data(load_data(e.data, e.seed)),
-        model(build_model_for(e, data.train.sample_shape())), loss(make_loss(e.loss.spec())),
-        optimizer(make_optimizer(e.optimizer, model.param_count())), schedule(make_schedule(e.schedule)) {
+  explicit Run(const Experiment& exp)
+      : e(exp), data(load_data(e.data, e.seed)), model(build_model_for(e, data.train.sample_shape())),
+        loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
+        schedule(make_schedule(e.schedule)) {
+    model.set_preprocessing(preprocessing_of(data, e.data.dataset));
     const Device device = require_device(e.train.device);
     model.to(device);
     optimizer->to(device);
+  }
+  void set_dir(const std::string& folder) {
+    dir = folder;
+    ckpt = folder + "/checkpoint.kiln";
   }
   void save() const { save_checkpoint(ckpt, model, *optimizer, st); }
   void write_curves() const {
     write_epoch_csv(dir + "/metrics.csv", st.epochs);
     write_batch_csv(dir + "/batches.csv", st.batches);
+    write_grad_norm_csv(dir + "/gradnorms.csv", st.grad_norm_layers, st.grad_norms);
+    write_histogram_csv(dir + "/histograms.csv", st.histograms);
   }
 };
 
@@ -86,22 +99,48 @@ LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& o
   return ev;
 }
 
-RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& opt, bool resuming) {
-  set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
-  Run r(e, dir);
-  if (resuming) {
-    load_checkpoint(r.ckpt, r.model, *r.optimizer, r.st);
-    std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(r.st.epoch + 1),
-                static_cast<long long>(r.st.batch), static_cast<long long>(r.st.step));
-  } else {
+bool finite_row(const EpochRow& row, bool has_val) {
+  return std::isfinite(row.train_loss) && std::isfinite(row.test_loss) && (!has_val || std::isfinite(row.val_loss));
+}
+
+// Whether this epoch's validation accuracy is the best so far (then best.kiln is written), and
+// the count of epochs without improvement that early stopping watches.
+bool update_best(TrainState& st, const EpochRow& row) {
+  if (row.val_acc > st.best_val_acc) {
+    st.best_val_acc = row.val_acc;
+    st.epochs_since_best = 0;
+    return true;
+  }
+  ++st.epochs_since_best;
+  return false;
+}
+
+void append_manifest(const std::string& dir, const KeyValues& entries) {
+  KeyValues manifest = read_key_values(dir + "/manifest.toml");
+  manifest.insert(manifest.end(), entries.begin(), entries.end());
+  write_key_values(dir + "/manifest.toml", manifest);
+}
+
+// What a session of the run computes with beyond the machine: the device and the command
+// (a resumed session also its thread count, which results depend on).
+KeyValues session_entries(const Run& r, const TrainOptions& opt, const std::string& prefix) {
+  KeyValues kv;
+  if (!prefix.empty()) kv.emplace_back(prefix + "threads", std::to_string(thread_count()));
+  for (auto& [k, v] : compute_description(r.model.device()))
+    if (k == "device") kv.emplace_back(prefix + "device", v);
+  if (r.model.device() == Device::cpu) kv.emplace_back(prefix + "device", "cpu");
+  if (!opt.command.empty()) kv.emplace_back(prefix + "command", opt.command);
+  return kv;
+}
+
+RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
+  const Experiment& e = r.e;
+  const std::string& dir = r.dir;
+  if (!resuming) {
     r.save();  // so that there is always a good one to go back to
     if (opt.epoch_lines) print_header(r);
-    KeyValues manifest = read_key_values(dir + "/manifest.toml");
-    manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
-    write_key_values(dir + "/manifest.toml", manifest);
   }
   std::fflush(stdout);
-
   TrainLoop loop(e, r.data, r.model, *r.loss, *r.optimizer, *r.schedule, r.st);
   RunResult res;
   res.run_dir = dir;
@@ -111,6 +150,10 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
     r.write_curves();
     return res;
   };
+  const std::string keep_note = ": stopped. The last good checkpoint (" + r.ckpt +
+                                ") is kept; lower the learning rate and resume with 'kiln train --resume " + dir +
+                                " --allow-change --set optimizer.lr=...'";
+  const bool has_val = r.data.val.size() > 0;
   while (r.st.epoch < e.train.epochs) {
     char label[64];
     std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(r.st.epoch + 1),
@@ -118,67 +161,113 @@ RunResult run(const Experiment& e, const std::string& dir, const TrainOptions& o
     Progress bar(label, loop.batches_per_epoch(), opt.progress);
     const TrainLoop::Outcome out = loop.run_epoch(events_for(bar, r.st, opt));
     bar.finish();
-    if (out == TrainLoop::Outcome::diverged)
-      return stop_here(RunResult::Status::diverged,
-                       loop.divergence() + ": stopped. The last good checkpoint (" + r.ckpt +
-                           ") is kept; lower the learning rate and resume with 'kiln train --resume " + dir +
-                           " --set optimizer.lr=...'");
+    if (out == TrainLoop::Outcome::diverged) return stop_here(RunResult::Status::diverged, loop.divergence() + keep_note);
     if (out == TrainLoop::Outcome::stopped) {
-      r.save();
+      if (loop.weights_finite()) r.save();
       return stop_here(RunResult::Status::interrupted,
                        "interrupted at epoch " + std::to_string(r.st.epoch + 1) + ", batch " + std::to_string(r.st.batch) +
                            ": checkpoint saved; continue with 'kiln train --resume " + dir + "'");
     }
-    const EpochRow& row = loop.end_epoch();
+    const EpochRow row = loop.end_epoch();
     if (opt.epoch_lines) print_epoch(r, row);
     res.test_loss = row.test_loss;
     res.test_accuracy = row.test_acc;
+    // A step can leave non-finite weights behind a finite loss: such an epoch is no good one.
+    if (!finite_row(row, has_val) || !loop.weights_finite())
+      return stop_here(RunResult::Status::diverged,
+                       "the weights or metrics became non-finite in epoch " + std::to_string(row.epoch) +
+                           " (test loss " + std::to_string(row.test_loss) + ")" + keep_note);
+    const bool best = has_val && update_best(r.st, row);
     r.write_curves();
     r.save();
-  }
-  if (!r.st.epochs.empty()) {
-    res.test_loss = r.st.epochs.back().test_loss;
-    res.test_accuracy = r.st.epochs.back().test_acc;
+    if (best) r.model.save_weights(dir + "/best.kiln");
+    if (opt.write_report) write_run_report(dir, r.model, r.data.test, loop.last_test());
+    if (e.train.early_stopping > 0 && r.st.epochs_since_best >= e.train.early_stopping) {
+      res.message = "stopped early after epoch " + std::to_string(row.epoch) + ": no better validation accuracy in " +
+                    std::to_string(e.train.early_stopping) + " epochs (best " + pct(r.st.best_val_acc) + ", in best.kiln)";
+      if (opt.epoch_lines) std::printf("%s\n", res.message.c_str());
+      break;
+    }
   }
   r.model.save_weights(dir + "/weights.kiln");
-  KeyValues manifest = read_key_values(dir + "/manifest.toml");
-  manifest.emplace_back("finished", now_iso8601());
-  write_key_values(dir + "/manifest.toml", manifest);
-  if (opt.write_report) std::printf("report: %s\n", write_run_report(dir, r.model, r.data).c_str());
+  append_manifest(dir, {{"finished", now_iso8601()}});
+  if (opt.write_report) std::printf("report: %s/report.html\n", dir.c_str());
   res.status = RunResult::Status::completed;
   return res;
+}
+
+// The keys whose value differs between two experiments: "train.epochs: 3 -> 5".
+std::vector<std::string> changes_between(const Experiment& before, const Experiment& after, bool* only_more_epochs) {
+  const auto a = experiment_keys(before), b = experiment_keys(after);
+  std::vector<std::string> out;
+  *only_more_epochs = true;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].value == b[i].value) continue;
+    out.push_back(a[i].key + ": " + a[i].value + " -> " + b[i].value);
+    if (a[i].key != "train.epochs" || after.train.epochs < before.train.epochs) *only_more_epochs = false;
+  }
+  return out;
 }
 
 }  // namespace
 
 RunResult train(const Experiment& e, const TrainOptions& opt) {
+  set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
+  Run r(e);  // everything checked before the folder exists
   std::string dir = opt.run_dir;
   if (dir.empty()) {
     dir = make_run_dir(opt.runs_dir, e.name);
   } else {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    fs::create_directories(dir, ec);
     if (ec) throw Error("cannot create run folder " + dir + ": " + ec.message());
   }
+  r.set_dir(dir);
   write_file_atomic(dir + "/config.toml", e.resolved);
   KeyValues manifest = machine_manifest();
   manifest.insert(manifest.begin(), {{"experiment", e.source}, {"seed", std::to_string(e.seed)}, {"started", now_iso8601()}});
+  for (auto& kv : session_entries(r, opt, "")) manifest.push_back(kv);
+  manifest.emplace_back("dataset", e.data.dataset + " in " + e.data.dir);
+  manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
+  if (!r.data.note.empty()) {
+    manifest.emplace_back("data_note", r.data.note);
+    std::fprintf(stderr, "kiln: note: %s\n", r.data.note.c_str());
+  }
   write_key_values(dir + "/manifest.toml", manifest);
   std::printf("run folder: %s\n", dir.c_str());
-  return run(e, dir, opt, false);
+  return run(r, opt, false);
 }
 
 RunResult resume(const std::string& dir, const TrainOptions& opt, const std::vector<std::string>& overrides) {
-  if (!std::filesystem::exists(dir + "/checkpoint.kiln"))
-    throw Error(dir + ": no checkpoint.kiln here (is this a run folder?)");
+  if (!fs::exists(dir + "/checkpoint.kiln")) throw Error(dir + ": no checkpoint.kiln here (is this a run folder?)");
+  const Experiment ran = load_experiment(dir + "/config.toml");
   Experiment e = load_experiment(dir + "/config.toml", overrides);
-  if (!overrides.empty()) write_file_atomic(dir + "/config.toml", e.resolved);
-  KeyValues manifest = read_key_values(dir + "/manifest.toml");
-  std::string changes;
-  for (const auto& o : overrides) changes += (changes.empty() ? "" : " ") + o;
-  manifest.emplace_back("resumed", now_iso8601() + (changes.empty() ? "" : " with " + changes));
-  write_key_values(dir + "/manifest.toml", manifest);
-  return run(e, dir, opt, true);
+  bool only_more_epochs = true;
+  const std::vector<std::string> changes = changes_between(ran, e, &only_more_epochs);
+  if (!changes.empty() && !only_more_epochs && !opt.allow_change) {
+    std::string list;
+    for (const auto& c : changes) list += "\n  " + c;
+    throw Error(dir + ": resuming with other settings than the run's own:" + list +
+                "\nOnly train.epochs may grow on a plain resume (a changed run is no longer the experiment in "
+                "config.toml); add --allow-change to continue with the change recorded, or start a new run");
+  }
+  set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
+  Run r(e);
+  r.set_dir(dir);
+  load_checkpoint(r.ckpt, r.model, *r.optimizer, r.st);
+  if (r.st.epoch > e.train.epochs)
+    throw Error(dir + ": the run has done " + std::to_string(r.st.epoch) + " epochs; train.epochs = " +
+                std::to_string(e.train.epochs) + " would undo them");
+  std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(r.st.epoch + 1),
+              static_cast<long long>(r.st.batch), static_cast<long long>(r.st.step));
+  // The record of this session, and config.toml only now that what it says will run.
+  std::string what = now_iso8601();
+  for (const auto& c : changes) what += "; changed " + c;
+  KeyValues entries{{"resumed", what}};
+  for (auto& kv : session_entries(r, opt, "resumed_")) entries.push_back(kv);
+  append_manifest(dir, entries);
+  if (!changes.empty()) write_file_atomic(dir + "/config.toml", e.resolved);
+  return run(r, opt, true);
 }
 
 }  // namespace kiln

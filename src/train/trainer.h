@@ -18,6 +18,9 @@ struct TrainOptions {
   int threads = 0;           // overrides the experiment's train.threads when > 0
   // For tests: act as if interrupted (SIGINT) once this many optimizer steps are done.
   int64_t stop_after_steps = 0;
+  std::string command;       // the command line, recorded in the manifest
+  // resume(): continue even when the overrides change more than train.epochs (recorded).
+  bool allow_change = false;
 };
 
 struct RunResult {
@@ -29,8 +32,9 @@ struct RunResult {
 
 // Starts a new run in a fresh folder under options.runs_dir.
 RunResult train(const Experiment& experiment, const TrainOptions& options);
-// Continues the run in RUN_DIR from its checkpoint, with its own resolved configuration and
-// the given overrides (a lower learning rate after a divergence, say; they are recorded).
+// Continues the run in RUN_DIR from its checkpoint, with its own resolved configuration. An
+// override may only raise train.epochs, unless options.allow_change (a lower learning rate
+// after a divergence, say); every change is recorded in the manifest.
 RunResult resume(const std::string& run_dir, const TrainOptions& options, const std::vector<std::string>& overrides = {});
 
 }  // namespace kiln

@@ -54,6 +54,11 @@ void add_elementwise(std::vector<OpCase>& cases) {
                        const Real* x = c.input(n);
                        c.be().axpy(0.37f, x, c.output(n), n);
                      }});
+    cases.push_back({"scale" + sz, 0, 0, false, [n](OpContext& c) { c.be().scale(c.output(n), -0.37f, n); }});
+    cases.push_back({"sum_squares" + sz, 1e-12, 0, false, [n](OpContext& c) {
+                       const Real* x = c.input(n);
+                       c.scalar(c.be().sum_squares(x, n));
+                     }});
     cases.push_back({"dropout_apply" + sz, 1e-7, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);
                        const Real* s = c.input(n, 0, 2);

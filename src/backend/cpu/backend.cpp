@@ -51,6 +51,8 @@ class CpuBackend final : public Backend {
     cpu::accumulate_row_sum(dy, db, N, F);
   }
   void axpy(Real alpha, const Real* x, Real* y, int64_t n) override { cpu::axpy(alpha, x, y, n); }
+  void scale(Real* x, Real alpha, int64_t n) override { cpu::scale(x, alpha, n); }
+  double sum_squares(const Real* x, int64_t n) override { return cpu::sum_squares(x, n); }
 
   void activation_forward(const math::Activation& f, const Real* x, Real* y, int64_t n) override {
     cpu::activation_forward(f, x, y, n);

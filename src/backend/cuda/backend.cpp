@@ -174,6 +174,12 @@ class CudaBackend final : public Backend {
     cuda::accumulate_row_sum(dy, db, N, F, stream_);
   }
   void axpy(Real alpha, const Real* x, Real* y, int64_t n) override { cuda::axpy(alpha, x, y, n, stream_); }
+  void scale(Real* x, Real alpha, int64_t n) override { cuda::scale(x, alpha, n, stream_); }
+  double sum_squares(const Real* x, int64_t n) override {
+    no_capture("sum_squares (it returns the sum to the host)");
+    cuda::sum_squares(x, n, scratch_.get(alloc_, cuda::kMseWorkDoubles), d_loss_, stream_);
+    return read_loss();
+  }
 
   // ---- activations ----
   void activation_forward(const math::Activation& f, const Real* x, Real* y, int64_t n) override {

@@ -40,8 +40,10 @@ void dropout_apply(const float* x, const float* scale, float* y, int64_t n, cuda
 // row_loss: N doubles of scratch.
 void softmax_xent(const float* z, const float* labels, int64_t N, int64_t K, float smoothing, float* probs, float* dz,
                   double* row_loss, double* loss, cudaStream_t s);
-constexpr int64_t kMseWorkDoubles = 1024;  // per-block partial sums
+constexpr int64_t kMseWorkDoubles = 1024;  // per-block partial sums (also sum_squares')
 void mse(const float* y, const float* t, int64_t N, int64_t F, float* dy, double* work, double* loss, cudaStream_t s);
+// *out = Σ x² in double (kMseWorkDoubles of work), a fixed order of additions.
+void sum_squares(const float* x, int64_t n, double* work, double* out, cudaStream_t s);
 
 // ---- conv.cu: the pieces of im2col + GEMM convolution (the GEMMs are cuBLAS calls) ----
 // cols[n*stride_n + row*stride_row + p*Q + q] = x[n, c, p*stride - pad + r, q*stride - pad + s]

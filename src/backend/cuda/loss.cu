@@ -66,6 +66,15 @@ __global__ void mse_kernel(const float* __restrict__ y, const float* __restrict_
   if (threadIdx.x == 0) work[blockIdx.x] = s;
 }
 
+// work[block] = Σ x² over the block's elements.
+__global__ void sum_squares_kernel(const float* __restrict__ x, int64_t n, double* __restrict__ work) {
+  __shared__ double shared[32];
+  double s = 0;
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) s += static_cast<double>(x[i]) * x[i];
+  s = block_sum(s, shared);
+  if (threadIdx.x == 0) work[blockIdx.x] = s;
+}
+
 __global__ void nan_kernel(double* out) { *out = NAN; }
 
 }  // namespace
@@ -94,6 +103,14 @@ void mse(const float* y, const float* t, int64_t N, int64_t F, float* dy, double
   if (blocks < 1) blocks = 1;
   KILN_LAUNCH(mse_kernel, static_cast<unsigned>(blocks), kThreads, s, y, t, n, static_cast<double>(N), dy, work);
   KILN_LAUNCH(sum_kernel, 1, 1024, s, work, blocks, static_cast<double>(N), loss);
+}
+
+void sum_squares(const float* x, int64_t n, double* work, double* out, cudaStream_t s) {
+  int64_t blocks = (n + kThreads - 1) / kThreads;
+  if (blocks > kMseWorkDoubles) blocks = kMseWorkDoubles;
+  if (blocks < 1) blocks = 1;
+  KILN_LAUNCH(sum_squares_kernel, static_cast<unsigned>(blocks), kThreads, s, x, n, work);
+  KILN_LAUNCH(sum_kernel, 1, 1024, s, work, blocks, 1.0, out);
 }
 
 }  // namespace kiln::cuda

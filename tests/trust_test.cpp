@@ -1,0 +1,103 @@
+// The bookkeeping around the math (issue "trust every number"): what a run folder records,
+// what a resume keeps and refuses, what a checkpoint may hold, where preprocessing lives.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "config/experiment.h"
+#include "model/build.h"
+#include "synthetic_idx.h"
+#include "train/checkpoint.h"
+#include "train/run_folder.h"
+#include "train/saved_run.h"
+#include "train/setup.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace kiln;
+
+namespace {
+
+std::string tiny(const std::string& dir, int epochs, const std::string& extra = "") {
+  return "name = \"tiny\"\nseed = 3\n[data]\ndataset = \"idx\"\ndir = \"" + dir + "\"\n" + extra +
+         "[model]\nlayers = [\"dense 32\", \"relu\", \"dense 4\"]\n[optimizer]\nname = \"sgd\"\nlr = 0.05\n"
+         "momentum = 0.9\n[train]\nbatch_size = 16\nepochs = " + std::to_string(epochs) + "\nlog_every = 4\nthreads = 2\n";
+}
+
+TrainOptions quiet(const std::string& runs) {
+  TrainOptions o;
+  o.runs_dir = runs;
+  o.progress = o.epoch_lines = o.write_report = false;
+  return o;
+}
+
+class Trust : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = kiln::testing::make_synthetic_idx(std::string("trust-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    runs_ = data_ + "/runs";
+  }
+  void TearDown() override { fs::remove_all(data_); }
+  std::string data_, runs_;
+};
+
+}  // namespace
+
+// The validation columns of epochs before an interruption survive the resume.
+TEST_F(Trust, ResumeKeepsTheValidationHistory) {
+  Experiment e = parse_experiment(tiny(data_, 3, "validation = 0.25\n"), "tiny.toml");
+  TrainOptions stop = quiet(runs_);
+  stop.stop_after_steps = 16;  // 12 batches an epoch (192 of 256 samples): inside the second
+  RunResult part = train(e, stop);
+  ASSERT_EQ(part.status, RunResult::Status::interrupted) << part.message;
+  RunResult rest = resume(part.run_dir, quiet(runs_));
+  ASSERT_EQ(rest.status, RunResult::Status::completed) << rest.message;
+  const auto rows = read_epoch_csv(part.run_dir + "/metrics.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& r : rows) {
+    EXPECT_TRUE(std::isfinite(r.val_loss)) << "epoch " << r.epoch;
+    EXPECT_TRUE(std::isfinite(r.val_acc)) << "epoch " << r.epoch;
+  }
+}
+
+// A saved model carries its normalisation: evaluating it reproduces the run's own last test
+// loss exactly, with a sample limit that made the training statistics differ from the full
+// set's, and without the training data.
+TEST_F(Trust, EvaluationUsesTheNormalisationSavedWithTheModel) {
+  Experiment e = parse_experiment(tiny(data_, 2, "limit_train = 48\n"), "tiny.toml");
+  RunResult r = train(e, quiet(runs_));
+  ASSERT_EQ(r.status, RunResult::Status::completed) << r.message;
+  SavedRun run = open_saved_run(r.run_dir);
+  ASSERT_TRUE(run.model.preprocessing().known());
+  EXPECT_EQ(run.model.preprocessing().dataset, "idx");
+  const SavedEvaluation saved = evaluate_saved(run, "", 0);
+  EXPECT_EQ(saved.ev.loss, r.test_loss);  // bit for bit
+  EXPECT_EQ(saved.ev.accuracy, r.test_accuracy);
+  // A bare weights file, away from its run folder, with the data folder given.
+  const std::string copy = data_ + "/alone.kiln";
+  fs::copy_file(r.run_dir + "/weights.kiln", copy);
+  SavedRun alone = open_saved_run(copy);
+  EXPECT_FALSE(alone.experiment);
+  EXPECT_EQ(evaluate_saved(alone, data_, 1000).ev.loss, r.test_loss);
+}
+
+// One batch an epoch and a rate that blows the weights up in the first update: the loss of that
+// batch is still finite (it is computed before the update), so only the weights and the
+// epoch's evaluation show it. The checkpoint kept must be the last one whose weights and
+// metrics are finite, and the run must say it diverged.
+TEST_F(Trust, NonFiniteEpochsAreNeverCheckpointedAsGood) {
+  Experiment e = parse_experiment(tiny(data_, 3, "limit_train = 16\n"), "tiny.toml",
+                                  {"optimizer.lr=1e38", "optimizer.momentum=0.0"});
+  RunResult r = train(e, quiet(runs_));
+  ASSERT_EQ(r.status, RunResult::Status::diverged) << r.message;
+  Model m = load_model(r.run_dir + "/checkpoint.kiln");
+  auto opt = make_optimizer(e.optimizer, m.param_count());
+  TrainState st;
+  load_checkpoint(r.run_dir + "/checkpoint.kiln", m, *opt, st);
+  for (int64_t i = 0; i < m.params().numel(); ++i) ASSERT_TRUE(std::isfinite(m.params()[i])) << i;
+  for (const auto& row : st.epochs) {
+    EXPECT_TRUE(std::isfinite(row.test_loss)) << "epoch " << row.epoch << " kept with test loss " << row.test_loss;
+    EXPECT_TRUE(std::isfinite(row.train_loss)) << "epoch " << row.epoch;
+  }
+}

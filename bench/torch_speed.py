@@ -230,7 +230,8 @@ def main():
                       "faults_per_step": round((ru.ru_minflt - faults0) * B / images),
                       "torch": torch.__version__, "bf16": a.bf16, "channels_last": a.channels_last,
                       "malloc": a.malloc, "flush_denormal": a.flush_denormal, "seed_at": a.seed_at,
-                      "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset")}))
+                      "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+                      "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset")}))
 
 
 if __name__ == "__main__":

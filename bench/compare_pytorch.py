@@ -135,19 +135,21 @@ def run_torch(cfg, batch, mode, settings, args):
 
 
 def search_torch(label, cfg, batch, mode, args):
-    """PyTorch's best settings for one row: KNOBS one at a time, one run each. Returns them and
-    the tries, (knob, value, images/s) in the order run, the first with every knob at its start."""
+    """PyTorch's best settings for one row: KNOBS one at a time, each value run right after the
+    best settings so far and kept if it was faster than they were then (a ratio of runs seconds
+    apart, as the reps' ratios are, so that the machine's drift does not pick the winner). Returns
+    the settings and the tries, (knob, value, images/s, images/s / the best's just before)."""
     best = {knob: values[0] for knob, values in KNOBS}
-    best_speed = run_torch(cfg, batch, mode, best, args)["images_per_s"]
-    tries = [(None, None, best_speed)]
+    tries = []
     for knob, values in KNOBS:
         for value in values[1:]:
+            base = run_torch(cfg, batch, mode, best, args)["images_per_s"]
             speed = run_torch(cfg, batch, mode, dict(best, **{knob: value}), args)["images_per_s"]
-            tries.append((knob, value, speed))
-            if speed > best_speed:
-                best_speed, best[knob] = speed, value
+            tries.append((knob, value, speed, speed / base))
+            if speed > base:
+                best[knob] = value
     print(f"  {label:16s} {mode:5s} batch {batch:4d}  PyTorch settings: "
-          + ", ".join(f"{v if k else 'start'} {speed:.0f}" for k, v, speed in tries) + f" -> {describe(best)}", flush=True)
+          + ", ".join(f"{k}={v} {ratio:.2f}x" for k, v, _, ratio in tries) + f" -> {describe(best)}", flush=True)
     return best, tries
 
 
@@ -231,25 +233,25 @@ def search_lines(rows, m, args):
     tried = [(k, v) for k, values in KNOBS for v in values[1:]]
     start = ", ".join(KNOB_NAMES[(k, values[0])] for k, values in KNOBS if (k, values[0]) in KNOB_NAMES)
     lines = ["", "## How PyTorch was run", "",
-             f"Each net's PyTorch settings were searched once before its reps, one run of {args.seconds} s each: "
-             f"from {start}, OMP_WAIT_POLICY unset, contiguous (NCHW) tensors, denormals kept and `torch.manual_seed` "
-             "called before the data are loaded, each column tried with the best settings of the columns before it, and kept (in bold) "
-             "where it was faster. \"glibc malloc, kept\" is `bench/torch_speed.py --malloc keep`: glibc's malloc "
-             "with fixed mmap and trim thresholds, so that the memory freed at the end of a step is not handed back "
-             "to the kernel and faulted in again by the next one (docs/pytorch-fairness.md); tcmalloc and jemalloc "
-             "are Debian's libtcmalloc-minimal4 and libjemalloc2, preloaded as `torch.backends.xeon.run_cpu` "
-             "preloads them. OMP_WAIT_POLICY=PASSIVE makes PyTorch's OpenMP threads sleep at once at the end of a "
-             "parallel region instead of spinning first, which can lose on a quiet machine and win on a busy "
-             "one.", "",
+             f"Each net's PyTorch settings were searched once before its reps, in runs of {args.seconds} s: from "
+             f"{start}, OMP_WAIT_POLICY unset, contiguous (NCHW) tensors, denormals kept and `torch.manual_seed` "
+             "called before the data are loaded, each column was run right after the best settings so far and kept "
+             "(in bold) where it was faster than they were; the cells give its images/s and, in brackets, its ratio "
+             "to that run of the best settings. \"glibc malloc, kept\" is `bench/torch_speed.py --malloc keep`: "
+             "glibc's malloc with fixed mmap and trim thresholds, so that the memory freed at the end of a step is "
+             "not handed back to the kernel and faulted in again by the next one (docs/pytorch-fairness.md); "
+             "tcmalloc and jemalloc are Debian's libtcmalloc-minimal4 and libjemalloc2, preloaded as "
+             "`torch.backends.xeon.run_cpu` preloads them. OMP_WAIT_POLICY=PASSIVE makes PyTorch's OpenMP threads "
+             "sleep at once at the end of a parallel region instead of spinning first, which can lose on a quiet "
+             "machine and win on a busy one.", "",
              f"*{m['cpu']}, {args.threads} threads; images/s of single runs*", "",
-             "| net | mode | batch | start | " + " | ".join(KNOB_NAMES[t] for t in tried) + " | best |",
-             "|---|---|---:|" + "---:|" * (len(tried) + 1) + "---|"]
+             "| net | mode | batch | " + " | ".join(KNOB_NAMES[t] for t in tried) + " | best |",
+             "|---|---|---:|" + "---:|" * len(tried) + "---|"]
     for r in rows:
-        speeds = {(k, v): speed for k, v, speed in r["tries"]}
-        cells = [f"{speeds[(None, None)]:,.0f}"]
-        for k, v in tried:
-            speed = f"{speeds[(k, v)]:,.0f}"
-            cells.append(f"**{speed}**" if r["settings"][k] == v else speed)
+        cells = []
+        for k, v, speed, ratio in r["tries"]:
+            cell = f"{speed:,.0f} ({ratio:.2f}×)"
+            cells.append(f"**{cell}**" if r["settings"][k] == v else cell)
         lines.append(f"| {r['label']} | {r['mode']} | {r['batch']} | " + " | ".join(cells) +
                      f" | {describe(r['settings'])} |")
     return lines

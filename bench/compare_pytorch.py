@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""kiln against PyTorch on the same machine, nets, data, batch sizes and thread count.
+"""kiln against PyTorch (and dlib) on the same machine, nets, data, batch sizes and thread count.
 
-    bench/compare_pytorch.py [--threads N] [--reps 5] [--seconds 5] [--quick] [--out docs/performance.md]
+    bench/compare_pytorch.py [--threads N] [--reps 5] [--seconds 5] [--quick] [--only LABEL]
+                             [--out docs/performance.md]
 
-Installs Debian's python3-torch if it is missing, builds kiln (Release, with the benchmarks),
-builds CIFAR-10's binary files from ../shared/datasets/cifar10-jpg if needed, measures the
-machine's sgemm peak, then for each net runs bench/speed.cpp (kiln_speed) and
-bench/torch_speed.py in turn (interleaved, `--reps` times, median taken), training and
-inference (batch 1000), and writes the table with the machine's description to --out.
+Installs what is missing of Debian's python3-torch, libtcmalloc-minimal4, libjemalloc2 and
+libdlib-dev, builds kiln (Release, with the benchmarks) and bench/dlib/dlib_mnist, builds
+CIFAR-10's binary files from ../shared/datasets/cifar10-jpg if needed, measures the machine's
+sgemm peak, then for each net runs bench/speed.cpp (kiln_speed) and bench/torch_speed.py in turn
+(interleaved, `--reps` times, median taken), training and inference (batch 1000), and writes the
+tables with the machine's description to --out.
 
-PyTorch is measured with OPENBLAS_NUM_THREADS=1 and unset, and its better number kept. Both
-frameworks run with OPENBLAS_CORETYPE unset (a value forcing older kernels is set in some
-environments; kiln picks the CPU's own when it is unset).
+PyTorch's number is its best over the settings a user tuning it would try (docs/pytorch-fairness.md),
+searched once per net before the reps, one setting at a time: the allocator (glibc's malloc told to
+keep freed memory, tcmalloc, jemalloc), OPENBLAS_NUM_THREADS=1 or unset, OMP_WAIT_POLICY (its
+OpenMP threads spin at the end of each parallel region by default), channels-last,
+torch.set_flush_denormal(True), and where torch.manual_seed is called. Each rep also runs PyTorch
+with those settings but glibc's default malloc, the way a script runs unless told otherwise, so the
+page shows both. The seed MNIST CNN also trains in dlib (bench/dlib/dlib_mnist.cpp), the better of
+one BLAS thread and --threads. Every framework runs with OPENBLAS_CORETYPE unset (a value forcing
+older kernels is set in some environments; OpenBLAS picks the CPU's own when it is unset).
 """
 import argparse
 import json
@@ -23,8 +31,29 @@ import subprocess
 import sys
 import time
 
+from machine import cpu_model
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"  # Debian's python3-torch lives there
+DLIB = "build/dlib/dlib_mnist"
+# The one net dlib_mnist trains (dlib fixes a network in its C++ type).
+DLIB_CONFIG = "configs/mnist_cnn.toml"
+# Debian package -> a file it installs, for prepare().
+PACKAGES = {"python3-torch": "/usr/lib/python3/dist-packages/torch/__init__.py",
+            "libtcmalloc-minimal4": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+            "libjemalloc2": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+            "libdlib-dev": "/usr/include/dlib/dnn.h"}
+# PyTorch's settings, searched one at a time in this order, each with the best values of those
+# before it; the first value of each is where the search starts. "keep" is glibc's malloc with
+# fixed thresholds (bench/torch_speed.py): without them PyTorch's speed here depends on what the
+# process happened to free before the loop (docs/pytorch-fairness.md).
+KNOBS = [("malloc", ["keep", "tcmalloc", "jemalloc"]), ("openblas", ["1", "unset"]), ("omp_wait", ["default", "passive"]),
+         ("channels_last", [False, True]), ("flush_denormal", [False, True]), ("seed_at", ["start", "model"])]
+KNOB_NAMES = {("malloc", "keep"): "glibc malloc, kept", ("malloc", "tcmalloc"): "tcmalloc",
+              ("malloc", "jemalloc"): "jemalloc", ("openblas", "1"): "OPENBLAS_NUM_THREADS=1",
+              ("openblas", "unset"): "OPENBLAS_NUM_THREADS unset", ("omp_wait", "passive"): "OMP_WAIT_POLICY=PASSIVE",
+              ("channels_last", True): "channels-last",
+              ("flush_denormal", True): "flush denormals", ("seed_at", "model"): "seed before the model"}
 
 MNIST = "../shared/datasets/mnist"
 CIFAR = ".data/cifar10"
@@ -48,7 +77,7 @@ def sh(cmd, env=None, **kw):
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")}
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -61,12 +90,14 @@ def run_json(cmd, env):
 
 
 def prepare(args):
-    if subprocess.run([PY, "-c", "import torch"], capture_output=True).returncode != 0:
-        print("installing python3-torch (Debian)")
+    missing = [pkg for pkg, path in PACKAGES.items() if not os.path.exists(path)]
+    if missing:
+        print(f"installing {' '.join(missing)} (Debian)")
         sudo = "" if os.geteuid() == 0 else "sudo "
-        sh(f"{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq python3-torch")
+        sh(f"{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq {' '.join(missing)}")
     sh("cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_BENCH=ON -DKILN_TESTS=OFF > /dev/null"
        " && cmake --build build/bench -j$(nproc) --target kiln_speed kiln_bench")
+    sh("bench/dlib/build.sh")
     if not os.path.exists(os.path.join(ROOT, CIFAR, "test_batch.bin")):
         sh(f"../shared/datasets/cifar10-jpg/make-cifar10-bin.sh {CIFAR}")
     if not os.path.exists(os.path.join(ROOT, MNIST)):
@@ -93,49 +124,92 @@ def layer_times(args):
     return nets
 
 
+def run_torch(cfg, batch, mode, settings, args):
+    cmd = (f"{PY} bench/torch_speed.py {cfg} --threads {args.threads} --seconds {args.seconds} --mode {mode} "
+           f"--batch {batch} --malloc {settings['malloc']} --seed-at {settings['seed_at']}"
+           + (" --channels-last" if settings["channels_last"] else "")
+           + (" --flush-denormal" if settings["flush_denormal"] else ""))
+    env = clean_env(**({"OPENBLAS_NUM_THREADS": 1} if settings["openblas"] == "1" else {}),
+                    **({"OMP_WAIT_POLICY": "PASSIVE"} if settings["omp_wait"] == "passive" else {}))
+    return run_json(cmd, env)
+
+
+def search_torch(label, cfg, batch, mode, args):
+    """PyTorch's best settings for one row: KNOBS one at a time, each value run right after the
+    best settings so far and kept if it was faster than they were then (a ratio of runs seconds
+    apart, as the reps' ratios are, so that the machine's drift does not pick the winner). Returns
+    the settings and the tries, (knob, value, images/s, images/s / the best's just before)."""
+    best = {knob: values[0] for knob, values in KNOBS}
+    tries = []
+    for knob, values in KNOBS:
+        for value in values[1:]:
+            base = run_torch(cfg, batch, mode, best, args)["images_per_s"]
+            speed = run_torch(cfg, batch, mode, dict(best, **{knob: value}), args)["images_per_s"]
+            tries.append((knob, value, speed, speed / base))
+            if speed > base:
+                best[knob] = value
+    print(f"  {label:16s} {mode:5s} batch {batch:4d}  PyTorch settings: "
+          + ", ".join(f"{k}={v} {ratio:.2f}x" for k, v, _, ratio in tries) + f" -> {describe(best)}", flush=True)
+    return best, tries
+
+
+def describe(settings):
+    return ", ".join(KNOB_NAMES[(k, v)] for k, v in settings.items() if (k, v) in KNOB_NAMES)
+
+
+def run_dlib(batch, threads, args):
+    return run_json(f"{DLIB} {DLIB_CONFIG} --threads {threads} --seconds {args.seconds} --batch {batch}", clean_env())
+
+
 def measure(label, cfg, data, batch, mode, args):
     kiln_cmd = (f"build/bench/kiln_speed {cfg} --threads {args.threads} --seconds {args.seconds} --mode {mode} "
                 f"--batch {batch} --set 'data.dir=\"{data}\"'")
-    torch_cmd = f"{PY} bench/torch_speed.py {cfg} --threads {args.threads} --seconds {args.seconds} --mode {mode} --batch {batch}"
-    if "vgg" in cfg:
-        torch_cmd += " --channels-last"  # PyTorch's fast path for this net on the CPU
-    kiln, torch, ratios, rss = [], [], [], {"kiln": 0, "pytorch": 0}
-    flops = 0
+    best, tries = search_torch(label, cfg, batch, mode, args)
+    naive = dict(best, malloc="glibc")
+    dlib_threads = None
+    if mode == "train" and cfg == DLIB_CONFIG:
+        dlib_threads = max(sorted({1, args.threads}), key=lambda n: run_dlib(batch, n, args)["images_per_s"])
+    runs = {"kiln": [], "pytorch": [], "glibc": [], "dlib": []}
+    ratios, dlib_ratios, faults = [], [], []
     for rep in range(args.reps):
         k = run_json(kiln_cmd, clean_env())
-        t1 = run_json(torch_cmd, clean_env(OPENBLAS_NUM_THREADS=1))
-        t2 = run_json(torch_cmd, clean_env())
-        kiln.append(k["images_per_s"])
-        torch.append(max(t1["images_per_s"], t2["images_per_s"]))
-        ratios.append(kiln[-1] / torch[-1])
-        flops = k["forward_flops_per_image"]
-        rss["kiln"] = max(rss["kiln"], k["peak_rss_mb"])
-        rss["pytorch"] = max(rss["pytorch"], t1["peak_rss_mb"], t2["peak_rss_mb"])
-        print(f"  {label:16s} {mode:5s} batch {batch:4d}  rep {rep + 1}: kiln {k['images_per_s']:9.1f}  "
-              f"pytorch {t1['images_per_s']:9.1f} / {t2['images_per_s']:9.1f} img/s", flush=True)
+        t = run_torch(cfg, batch, mode, best, args)
+        n = run_torch(cfg, batch, mode, naive, args)
+        for name, r in (("kiln", k), ("pytorch", t), ("glibc", n)):
+            runs[name].append(r)
+        ratios.append(k["images_per_s"] / t["images_per_s"])
+        faults.append(n["faults_per_step"])
+        line = (f"  {label:16s} {mode:5s} batch {batch:4d}  rep {rep + 1}: kiln {k['images_per_s']:9.1f}  "
+                f"pytorch {t['images_per_s']:9.1f} (glibc malloc {n['images_per_s']:9.1f}, "
+                f"{n['faults_per_step']} faults/step)")
+        if dlib_threads:
+            d = run_dlib(batch, dlib_threads, args)
+            runs["dlib"].append(d)
+            dlib_ratios.append(k["images_per_s"] / d["images_per_s"])
+            line += f"  dlib {d['images_per_s']:9.1f}"
+        print(line + " img/s", flush=True)
     # The machine's speed drifts over minutes (docs/performance.md): each rep's ratio compares runs
     # made seconds apart, and their median is the figure quoted, with its range.
-    return {"label": label, "mode": mode, "batch": batch, "kiln": statistics.median(kiln),
-            "pytorch": statistics.median(torch), "ratio": statistics.median(ratios), "ratio_range": (min(ratios), max(ratios)),
-            "flops": flops, "rss": rss}
+    speed = {name: statistics.median(r["images_per_s"] for r in rs) if rs else None for name, rs in runs.items()}
+    rss = {name: max((r["peak_rss_mb"] for r in rs), default=0) for name, rs in runs.items()}
+    return {"label": label, "mode": mode, "batch": batch, **speed, "ratio": statistics.median(ratios),
+            "ratio_range": (min(ratios), max(ratios)), "flops": runs["kiln"][-1]["forward_flops_per_image"],
+            "rss": rss, "settings": best, "tries": tries, "glibc_faults": statistics.median(faults),
+            "dlib_threads": dlib_threads,
+            "dlib_ratio": statistics.median(dlib_ratios) if dlib_ratios else None,
+            "dlib_range": (min(dlib_ratios), max(dlib_ratios)) if dlib_ratios else None}
 
 
 def machine():
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     flags = open("/proc/cpuinfo").read()
     isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f" {f}" in flags]
     torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
     rev = subprocess.run("git rev-parse --short HEAD", shell=True, cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "isa": " ".join(isa), "torch": torch_v, "kiln": rev,
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "isa": " ".join(isa), "torch": torch_v, "kiln": rev,
             "kernel": platform.release()}
 
 
-def layer_lines(nets):
+def layer_lines(nets, m):
     lines = ["", "## Where the time goes: each layer, forward and backward", "",
              "From `kiln_bench --benchmark_filter=Layer/` (bench/layers_bench.cpp) at the batch sizes above, "
              f"{os.cpu_count()} threads: time per call, GFLOP/s where the layer multiplies, and the layer's share "
@@ -143,7 +217,7 @@ def layer_lines(nets):
              "that sum). The first layer's backward computes no dL/dx.", ""]
     for net, layers in nets.items():
         total = sum(d[0] for row in layers.values() for d in row.values())
-        lines += [f"**{net.replace(' b', ', batch ')}** (sum {total / 1000:.2f} ms)", "",
+        lines += [f"**{net.replace(' b', ', batch ')}** (sum {total / 1000:.2f} ms; {m['cpu']})", "",
                   "| layer | forward µs | GFLOP/s | backward µs | GFLOP/s | share |", "|---|---:|---:|---:|---:|---:|"]
         for layer, row in layers.items():
             f, b = row["forward"], row["backward"]
@@ -151,6 +225,55 @@ def layer_lines(nets):
             lines.append(f"| {layer} | {f[0]:,.0f} | {gf(f[1])} | {b[0]:,.0f} | {gf(b[1])} | "
                          f"{100 * (f[0] + b[0]) / total:.0f}% |")
         lines.append("")
+    return lines
+
+
+def search_lines(rows, m, args):
+    """How PyTorch was run: each row's search over KNOBS."""
+    tried = [(k, v) for k, values in KNOBS for v in values[1:]]
+    start = ", ".join(KNOB_NAMES[(k, values[0])] for k, values in KNOBS if (k, values[0]) in KNOB_NAMES)
+    lines = ["", "## How PyTorch was run", "",
+             f"Each net's PyTorch settings were searched once before its reps, in runs of {args.seconds} s: from "
+             f"{start}, OMP_WAIT_POLICY unset, contiguous (NCHW) tensors, denormals kept and `torch.manual_seed` "
+             "called before the data are loaded, each column was run right after the best settings so far and kept "
+             "(in bold) where it was faster than they were; the cells give its images/s and, in brackets, its ratio "
+             "to that run of the best settings. \"glibc malloc, kept\" is `bench/torch_speed.py --malloc keep`: "
+             "glibc's malloc with fixed mmap and trim thresholds, so that the memory freed at the end of a step is "
+             "not handed back to the kernel and faulted in again by the next one (docs/pytorch-fairness.md); "
+             "tcmalloc and jemalloc are Debian's libtcmalloc-minimal4 and libjemalloc2, preloaded as "
+             "`torch.backends.xeon.run_cpu` preloads them. OMP_WAIT_POLICY=PASSIVE makes PyTorch's OpenMP threads "
+             "sleep at once at the end of a parallel region instead of spinning first, which can lose on a quiet "
+             "machine and win on a busy one.", "",
+             f"*{m['cpu']}, {args.threads} threads; images/s of single runs*", "",
+             "| net | mode | batch | " + " | ".join(KNOB_NAMES[t] for t in tried) + " | best |",
+             "|---|---|---:|" + "---:|" * len(tried) + "---|"]
+    for r in rows:
+        cells = []
+        for k, v, speed, ratio in r["tries"]:
+            cell = f"{speed:,.0f} ({ratio:.2f}×)"
+            cells.append(f"**{cell}**" if r["settings"][k] == v else cell)
+        lines.append(f"| {r['label']} | {r['mode']} | {r['batch']} | " + " | ".join(cells) +
+                     f" | {describe(r['settings'])} |")
+    return lines
+
+
+def dlib_lines(rows, m, args):
+    rows = [r for r in rows if r["dlib"]]
+    if not rows:
+        return []
+    lines = ["", "## kiln against dlib", "",
+             "dlib 19.24 (Debian libdlib-dev) trains the seed MNIST CNN in `bench/dlib/dlib_mnist.cpp`: the same "
+             "layers, SGD settings, batch sizes and MNIST files, through `dnn_trainer::train_one_step`, timed as "
+             "kiln_speed is, interleaved with the runs above. dlib's only threads are its BLAS's; it ran with the "
+             f"better of 1 and {args.threads} OpenBLAS threads (searched once per row).", "",
+             f"*{m['cpu']}, {args.threads} threads for kiln*", "",
+             "| net | mode | batch | kiln img/s | dlib img/s | kiln / dlib | dlib BLAS threads | "
+             "peak RSS kiln / dlib (MB) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lo, hi = r["dlib_range"]
+        lines.append(f"| {r['label']} | {r['mode']} | {r['batch']} | {r['kiln']:,.0f} | {r['dlib']:,.0f} | "
+                     f"**{r['dlib_ratio']:.2f}×** ({lo:.2f}-{hi:.2f}) | {r['dlib_threads']} | "
+                     f"{r['rss']['kiln']:.0f} / {r['rss']['dlib']:.0f} |")
     return lines
 
 
@@ -165,9 +288,14 @@ def write(rows, peak, m, args, nets):
              "- Same experiment files (nets, optimizers), same data files (real MNIST, CIFAR-10 from "
              "../shared/datasets), same batch sizes; augmentation off on both sides. kiln trains through its own "
              "loader (shuffling, normalisation on a background thread); PyTorch slices shuffled batches from a "
-             "preloaded normalised tensor, its fastest setting. Medians of the interleaved runs; PyTorch's number is "
-             "the better of OPENBLAS_NUM_THREADS=1 and unset, and the VGG net runs channels-last on its side "
-             "(the layout PyTorch's oneDNN convolutions prefer on the CPU; `bench/torch_speed.py` times either).",
+             "preloaded normalised tensor, its fastest setting. Medians of the interleaved runs.",
+             "- PyTorch's number is its best over the settings a user tuning it would try (allocator, "
+             "OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY, channels-last, flushing denormals, where the seed is set; the next section "
+             "says which won for each net). The column after it is PyTorch with the same settings but glibc's "
+             "default malloc, as a script runs when nothing is changed: depending on what the process freed before "
+             "its loop, glibc then hands the memory each step frees back to the kernel, and every page of it is "
+             "faulted in again by the next step (the faults per step in brackets; about 12 µs each on this kind "
+             "of virtual machine), or it does not (docs/pytorch-fairness.md).",
              "- GFLOP/s counts 3 × the forward FLOPs per trained image (forward, dL/dx, dL/dw) and 1 × per "
              "inferred image, the FLOPs of direct convolution; the share is of the higher sgemm figure. kiln's Winograd "
              "kernels do a quarter of those multiplications in 3x3 convolutions from 32 channels (the VGG net) and "
@@ -176,19 +304,22 @@ def write(rows, peak, m, args, nets):
              "- kiln / PyTorch is the median over the reps of each rep's ratio (kiln and PyTorch measured seconds "
              "apart), with the lowest and highest rep in brackets: this machine's speed drifts by tens of per cent "
              "over minutes, so ratios are steadier than the images/s beside them.", "",
-             "| net | mode | batch | kiln img/s | PyTorch img/s | kiln / PyTorch | kiln GFLOP/s (% of peak) | "
-             "peak RSS kiln / PyTorch (MB) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+             f"*{m['cpu']}, {args.threads} threads*", "",
+             "| net | mode | batch | kiln img/s | PyTorch img/s | kiln / PyTorch | PyTorch, glibc malloc img/s "
+             "(faults/step) | kiln GFLOP/s (% of peak) | peak RSS kiln / PyTorch (MB) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         gf = r["kiln"] * r["flops"] * (3 if r["mode"] == "train" else 1) / 1e9
         lo, hi = r["ratio_range"]
         lines.append(f"| {r['label']} | {r['mode']} | {r['batch']} | {r['kiln']:,.0f} | {r['pytorch']:,.0f} | "
-                     f"**{r['ratio']:.2f}×** ({lo:.2f}-{hi:.2f}) | {gf:.0f} ({100 * gf / max(peak):.0f}%) | "
-                     f"{r['rss']['kiln']:.0f} / {r['rss']['pytorch']:.0f} |")
-    table_end = len(lines)
-    lines += layer_lines(nets)
+                     f"**{r['ratio']:.2f}×** ({lo:.2f}-{hi:.2f}) | {r['glibc']:,.0f} ({r['glibc_faults']:,.0f}) | "
+                     f"{gf:.0f} ({100 * gf / max(peak):.0f}%) | {r['rss']['kiln']:.0f} / {r['rss']['pytorch']:.0f} |")
+    lines += search_lines(rows, m, args) + dlib_lines(rows, m, args)
+    tables_end = len(lines)
+    lines += layer_lines(nets, m)
     with open(os.path.join(ROOT, args.out), "w") as f:
         f.write("\n".join(lines))
-    print("\n".join(lines[:table_end]))
+    print("\n".join(lines[:tables_end]))
     print(f"\nwritten: {args.out}")
 
 

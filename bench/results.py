@@ -23,6 +23,7 @@ import sys
 import time
 
 from kiln_run import kiln_train
+from machine import cpu_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,7 +56,7 @@ def train(kiln, runs, cfg):
     run_dir, rows = kiln_train([kiln, "train", cfg, "--runs", runs, "--no-progress"], ROOT, env())
     wall = time.time() - t0
     return {"cmd": "kiln train " + cfg, "dir": run_dir, "rows": rows, "wall": wall, "rev": revision(),
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
 
 
 def sweep(kiln, runs, file):
@@ -68,7 +69,7 @@ def sweep(kiln, runs, file):
     with open(os.path.join(ROOT, comparison.replace(".html", ".md"))) as f:
         table = f.read().strip()
     return {"cmd": "kiln sweep " + file, "table": table, "wall": time.time() - t0, "dir": os.path.dirname(comparison),
-            "rev": revision(), "date": time.strftime("%Y-%m-%d")}
+            "rev": revision(), "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
 
 
 def revision():
@@ -80,8 +81,7 @@ def revision():
 
 
 def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
-    return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, Linux {platform.release()}"
 
 
 def main():
@@ -116,8 +116,10 @@ def main():
              "MNIST and CIFAR-10 come from `../shared/datasets` (CIFAR-10 is a JPEG-quality-75 copy, so expect 1-3 "
              "points under results published on the original files); Fashion-MNIST from Debian's "
              "`dataset-fashion-mnist`.", "",
-             "| experiment | command | epochs | final test acc | best test acc | final test loss | train time | target | | kiln |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+             "Each row keeps the numbers of its last run, which may have been on another machine than this page's: "
+             "the last two columns say which kiln revision made it, and on which CPU.", "",
+             "| experiment | command | epochs | final test acc | best test acc | final test loss | train time | target | | kiln | CPU |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for name, cfg, target, r in results:
         rows = r["rows"]
         final, best = float(rows[-1]["test_acc"]), max(float(x["test_acc"]) for x in rows)
@@ -126,10 +128,12 @@ def main():
         took = f"{secs:.0f} s" if secs < 600 else f"{secs / 60:.0f} min"
         lines.append(f"| {name} | `{r['cmd']}` | {len(rows)} | {100 * final:.2f}% | {100 * best:.2f}% | "
                      f"{float(rows[-1]['test_loss']):.4f} | {took} | "
-                     f"{'' if target is None else f'≥ {100 * target:.1f}%'} | {ok} | {r.get('rev', '')} |")
+                     f"{'' if target is None else f'≥ {100 * target:.1f}%'} | {ok} | {r.get('rev', '')} | "
+                     f"{r.get('cpu', 'not recorded')} |")
     for s in sweeps:
         lines += ["", f"## `{s['cmd']}`", "",
-                  f"Wall time {s['wall'] / 60:.1f} min (kiln {s.get('rev', '?')}, {s.get('date', '?')}). "
+                  f"Wall time {s['wall'] / 60:.1f} min (kiln {s.get('rev', '?')}, {s.get('date', '?')}, "
+                  f"{s.get('cpu', 'CPU not recorded')}). "
                   "Sorted by final test accuracy.", "", s["table"]]
     lines.append("")
     with open(os.path.join(ROOT, a.out), "w") as f:

@@ -2,15 +2,25 @@
 """PyTorch twin of kiln_speed: the same experiment file's network, optimizer, data and batch.
 
     torch_speed.py CONFIG [--batch N] [--threads N] [--seconds S] [--mode train|infer]
-                   [--channels-last] [--bf16]
+                   [--channels-last] [--bf16] [--malloc keep|glibc|jemalloc|tcmalloc]
+                   [--flush-denormal] [--seed-at start|model]
 
 The network is translated layer by layer from the experiment's [model] layers (the kiln
 syntax: "conv 16 5x5 pad=2", "relu", "maxpool 2", "dense 10", "bn", "dropout 0.3", ...), the
 optimizer from [optimizer], the data read from the same idx / CIFAR-10 files and normalised per
 channel as kiln does. Training steps draw shuffled batches from the preloaded tensor (PyTorch's
-fastest setting: no DataLoader workers on a 2-core machine). Prints one JSON line like kiln_speed.
+fastest setting: no DataLoader workers on a 2-core machine). Prints one JSON line like kiln_speed,
+with the settings it ran under and the minor page faults per timed step.
+
+--malloc keep (the default) tells glibc's malloc to keep the memory PyTorch frees. With glibc's
+defaults the activations each step frees can be handed back to the kernel and faulted in again,
+zeroed, by the next step, which made PyTorch several times slower here, or not, depending on what
+the process happened to free before the loop (docs/pytorch-fairness.md). --malloc glibc leaves
+the allocator as it is; jemalloc and tcmalloc preload Debian's libjemalloc2 / libtcmalloc-minimal4,
+the allocators PyTorch's own CPU launcher (torch.backends.xeon.run_cpu) preloads.
 """
 import argparse
+import ctypes
 import gzip
 import json
 import os
@@ -22,6 +32,34 @@ import tomllib
 import numpy as np
 import torch
 import torch.nn as nn
+
+
+PRELOAD = {"jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+           "tcmalloc": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"}
+
+
+def set_allocator(name):
+    """Makes the allocator `name` serve this process (see the file's comment); jemalloc and
+    tcmalloc restart the script with the library preloaded."""
+    if name == "keep":
+        libc = ctypes.CDLL("libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        # glibc's default thresholds move with what the process has freed: freeing an mmapped
+        # block of up to 32 MiB raises the mmap threshold to its size and the trim threshold to
+        # twice that, and whenever more than the trim threshold lies free at the top of the heap,
+        # free() gives it back to the kernel. A step that frees more than that faults it all in
+        # again in the next. Setting both fixes them (and stops them moving): blocks up to 1 GiB
+        # come from the heap, which is never trimmed, so each step reuses the pages of the last.
+        if not (libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)):
+            sys.exit("torch_speed: mallopt refused the thresholds")
+    elif name in PRELOAD and PRELOAD[name] not in os.environ.get("LD_PRELOAD", ""):
+        if not os.path.exists(PRELOAD[name]):
+            sys.exit(f"torch_speed: {PRELOAD[name]} not found (Debian: apt-get install "
+                     f"{'libjemalloc2' if name == 'jemalloc' else 'libtcmalloc-minimal4'})")
+        env = {**os.environ, "LD_PRELOAD": PRELOAD[name]}
+        if name == "jemalloc":  # what torch.backends.xeon.run_cpu sets beside it
+            env.setdefault("MALLOC_CONF", "oversize_threshold:1,background_thread:true,metadata_thp:auto")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
 def read_idx(path):
@@ -127,9 +165,16 @@ def main():
     ap.add_argument("--mode", default="train", choices=["train", "infer"])
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--bf16", action="store_true", help="CPU autocast to bfloat16 (fp32 master weights)")
+    ap.add_argument("--malloc", default="keep", choices=["keep", "glibc", *PRELOAD])
+    ap.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True)")
+    ap.add_argument("--seed-at", default="start", choices=["start", "model"],
+                    help="torch.manual_seed before the data is loaded, or just before the model is built")
     a = ap.parse_args()
+    set_allocator(a.malloc)
     torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
+    torch.set_flush_denormal(a.flush_denormal)
+    if a.seed_at == "start":
+        torch.manual_seed(1)
     with open(a.config, "rb") as f:
         cfg = tomllib.load(f)
     train = a.mode == "train"
@@ -139,6 +184,8 @@ def main():
     std = x.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
     x = (x - mean) / std
     y = torch.from_numpy(y)
+    if a.seed_at == "model":
+        torch.manual_seed(1)
     model = build(cfg["model"]["layers"], x.shape[1:])
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
@@ -171,15 +218,20 @@ def main():
     model.train(train)
     for _ in range(5):
         step()
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0, images = time.perf_counter(), 0
     while time.perf_counter() - t0 < a.seconds:
         step()
         images += B
     elapsed = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"framework": "pytorch", "config": a.config, "mode": a.mode, "batch": B, "threads": a.threads,
-                      "images_per_s": round(images / elapsed, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                      "torch": torch.__version__, "bf16": a.bf16, "channels_last": a.channels_last}))
+                      "images_per_s": round(images / elapsed, 1), "peak_rss_mb": round(ru.ru_maxrss / 1024, 1),
+                      "faults_per_step": round((ru.ru_minflt - faults0) * B / images),
+                      "torch": torch.__version__, "bf16": a.bf16, "channels_last": a.channels_last,
+                      "malloc": a.malloc, "flush_denormal": a.flush_denormal, "seed_at": a.seed_at,
+                      "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+                      "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset")}))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,36 @@
 #pragma once
-#include <stdexcept>
+// The subcommands of `kiln`, one file each (train.cpp, eval.cpp, ...), listed in main.cpp. Each
+// declares its command line (args.h) and runs on the parsed arguments; the work itself is the
+// library's.
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
+#include "config/experiment.h"
+#include "train/trainer.h"
+
 namespace kiln::cli {
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct Command {
+  CommandSpec spec;
+  int (*run)(const Args& args);
 };
 
-int train(const std::vector<std::string>& args);
-int eval(const std::vector<std::string>& args);
-int summary(const std::vector<std::string>& args);
-int gradcheck(const std::vector<std::string>& args);
-int report(const std::vector<std::string>& args);
-int sweep(const std::vector<std::string>& args);
+Command train_command();      // train.cpp
+Command eval_command();       // eval.cpp
+Command summary_command();    // inspect.cpp
+Command report_command();     // inspect.cpp
+Command gradcheck_command();  // gradcheck.cpp
+Command sweep_command();      // sweep.cpp
+Command help_command();       // help.cpp
+
+const std::vector<Command>& all_commands();  // main.cpp
+
+// Shared by the commands.
+std::vector<std::string> overrides(const Args& a);  // --set, and --device as train.device
+Experiment experiment_from(const Args& a);           // the FILE (or the built-in default) with overrides
+TrainOptions train_options(const Args& a);           // --runs, --threads, --no-progress, the command line
+std::string command_line();                          // as typed, for run manifests
+int finish(const RunResult& r);                      // prints the outcome; the exit status
 
 }  // namespace kiln::cli

@@ -1,71 +1,93 @@
-// kiln: the command-line front end. Each subcommand is a thin layer over the library.
+// kiln: the command-line front end. Each subcommand is a thin layer over the library, declared
+// in a file of its own (commands.h) and listed here.
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "tensor/check.h"
+#include "tensor/suggest.h"
+
+namespace kiln::cli {
+
+const std::vector<Command>& all_commands() {
+  static const std::vector<Command> commands = [] {
+    std::vector<Command> c{train_command(), eval_command(),   summary_command(), gradcheck_command(),
+                           report_command(), sweep_command(), help_command()};
+    std::vector<std::string> keys;
+    for (const auto& k : experiment_keys()) keys.push_back(k.key);
+    for (auto& cmd : c) cmd.spec.set_keys = keys;
+    return c;
+  }();
+  return commands;
+}
+
+}  // namespace kiln::cli
 
 namespace {
 
-const char* kUsage = R"(kiln: train and inspect neural networks, every layer's backward pass written out.
+using namespace kiln::cli;
 
-usage:
-  kiln train [FILE] [--set KEY=VALUE]... [--runs DIR] [--threads N] [--device cpu|cuda] [--no-progress]
-                         train the experiment in FILE (default: the baseline CNN on
-                         Fashion-MNIST); writes a run folder with metrics, checkpoints, report
-  kiln train --resume RUN [--set KEY=VALUE]...
-                         continue an interrupted run exactly where it stopped
-  kiln eval RUN|CHECKPOINT [--data DIR] [--threads N] [--device cpu|cuda]
-                         test loss and accuracy, confusion matrix, per-class precision/recall/F1
-  kiln summary FILE      per-layer table: output shape, parameters, FLOPs
-  kiln gradcheck FILE [--batch N]
-                         check the model's backward pass against central differences, in
-                         double precision (kiln-f64); minutes for large nets
-  kiln report RUN        (re)write RUN/report.html
-  kiln sweep FILE [--vary KEY=V1,V2,...]... [--set KEY=VALUE]... [--runs DIR]
-                         run a grid of variants and compare them
-
-KEY is section.key as in the experiment file, e.g. --set optimizer.lr=0.01 --set train.epochs=3
-)";
+std::string usage() {
+  std::string s =
+      "kiln: train and inspect neural networks, every layer's backward pass written out.\n\n"
+      "usage: kiln COMMAND [ARGS] [--help]\n\ncommands:\n";
+  for (const Command& c : all_commands()) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-10s %s\n", c.spec.name.c_str(), c.spec.summary.c_str());
+    s += line;
+  }
+  s += "  version    print kiln's version\n\n"
+       "'kiln COMMAND --help' for its options; 'kiln help keys' for the keys of experiment files,\n"
+       "'kiln help layers' for the layer syntax.\n";
+  return s;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    std::fputs(usage().c_str(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
-  const std::string cmd = args[0];
+  const std::string name = args[0];
   args.erase(args.begin());
-  try {
-    if (cmd == "train") return kiln::cli::train(args);
-    if (cmd == "eval") return kiln::cli::eval(args);
-    if (cmd == "summary") return kiln::cli::summary(args);
-    if (cmd == "gradcheck") return kiln::cli::gradcheck(args);
-    if (cmd == "report") return kiln::cli::report(args);
-    if (cmd == "sweep") return kiln::cli::sweep(args);
-    if (cmd == "--version" || cmd == "version") {
-      std::printf("kiln %s\n", KILN_VERSION);
-      return 0;
-    }
-    std::fprintf(stderr, "kiln: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  if (name == "--version" || name == "version") {
+    std::printf("kiln %s\n", KILN_VERSION);
+    return 0;
+  }
+  const Command* cmd = nullptr;
+  std::vector<std::string> names{"version"};
+  for (const Command& c : all_commands()) {
+    if (c.spec.name == name) cmd = &c;
+    names.push_back(c.spec.name);
+  }
+  if (!cmd) {
+    std::fprintf(stderr, "kiln: unknown command '%s'%s\n\n%s", name.c_str(), kiln::did_you_mean(name, names).c_str(),
+                 usage().c_str());
     return 2;
-  } catch (const kiln::cli::UsageError& e) {
-    std::fprintf(stderr, "kiln %s: %s\n(see 'kiln --help')\n", cmd.c_str(), e.what());
+  }
+  try {
+    return cmd->run(parse_command(cmd->spec, args));
+  } catch (const HelpShown&) {
+    return 0;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "kiln %s: %s\n(see 'kiln %s --help')\n", name.c_str(), e.what(), name.c_str());
     return 2;
   } catch (const kiln::Error& e) {
-    std::fprintf(stderr, "kiln %s: error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "kiln %s: error: %s\n", name.c_str(), e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Paths come from the user: a symlink loop, a permission, a name too long.
+    std::fprintf(stderr, "kiln %s: error: %s\n", name.c_str(), e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "kiln %s: error: out of memory\n", cmd.c_str());
+    std::fprintf(stderr, "kiln %s: error: out of memory\n", name.c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kiln %s: internal error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "kiln %s: internal error: %s\n", name.c_str(), e.what());
     return 3;
   }
 }

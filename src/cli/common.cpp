@@ -1,0 +1,54 @@
+#include <cstdio>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "config/default_experiment.h"
+
+namespace kiln::cli {
+
+std::vector<std::string> overrides(const Args& a) {
+  std::vector<std::string> o = a.all("set");
+  if (a.has("device")) o.push_back("train.device=\"" + a.one("device") + "\"");
+  return o;
+}
+
+Experiment experiment_from(const Args& a) {
+  if (a.positional.empty()) return parse_experiment(kDefaultExperiment, "(built-in default experiment)", overrides(a));
+  return load_experiment(a.positional[0], overrides(a));
+}
+
+std::string command_line() {
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()), out;
+  for (char c : all) out += c == '\0' ? ' ' : c;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+TrainOptions train_options(const Args& a) {
+  TrainOptions o;
+  o.runs_dir = a.one("runs", "runs");
+  o.threads = static_cast<int>(a.integer("threads", 0));
+  o.progress = !a.flag("no-progress");
+  o.command = command_line();
+  return o;
+}
+
+int finish(const RunResult& r) {
+  switch (r.status) {
+    case RunResult::Status::completed:
+      if (!r.message.empty()) std::printf("%s\n", r.message.c_str());
+      std::printf("done: test accuracy %.2f%%, test loss %.4f\nrun folder: %s\n", 100 * r.test_accuracy, r.test_loss,
+                  r.run_dir.c_str());
+      return 0;
+    case RunResult::Status::interrupted:
+      std::fprintf(stderr, "%s\n", r.message.c_str());
+      return 130;
+    case RunResult::Status::diverged:
+      std::fprintf(stderr, "kiln train: error: %s\n", r.message.c_str());
+      return 1;
+  }
+  return 1;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,42 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "report/metrics.h"
+#include "train/saved_run.h"
+
+namespace kiln::cli {
+
+namespace {
+
+int run(const Args& a) {
+  set_threads(a.integer("threads", 0));
+  SavedRun saved = open_saved_run(a.positional[0], overrides(a));
+  const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0));
+  std::printf("%s on %lld test images (%s)\n", saved.file.c_str(), static_cast<long long>(r.test.size()),
+              r.test.source.c_str());
+  std::printf("test loss %.4f   test accuracy %.2f%%\n\n", r.ev.loss, 100 * r.ev.accuracy);
+  std::printf("confusion matrix (rows: true class, columns: predicted)\n%s\n",
+              confusion_table(r.ev.confusion, r.test.class_names).c_str());
+  std::printf("%s", classification_table(r.ev.confusion, r.test.class_names).c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command eval_command() {
+  return {{"eval",
+           "test loss and accuracy, confusion matrix, per-class precision/recall/F1 of a trained model",
+           "RUN|FILE",
+           "a run folder, or a weights.kiln / checkpoint.kiln (which record their preprocessing)",
+           1,
+           1,
+           {{"data", "DIR", "evaluate on the test files in DIR instead of the run's data.dir"},
+            {"batch", "N", "samples per batch (default: the run's eval_batch_size)", false, true, 1, 1 << 20},
+            threads_option(),
+            device_option(),
+            set_option()},
+           "examples:\n  kiln eval runs/mnist-cnn-20261123-101500\n  kiln eval model.kiln --data ../shared/datasets/mnist\n"},
+          run};
+}
+
+}  // namespace kiln::cli

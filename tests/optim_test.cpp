@@ -247,3 +247,16 @@ TEST(Schedule, BadSettingsNameTheKey) {
   c.pct_start = 1.5;
   EXPECT_NE(error_of(c).find("schedule.pct_start"), std::string::npos);
 }
+
+// A fractional warm-up (half an epoch of 5 batches: W = 2.5 steps) rises to the base rate and
+// never past it: (t + 1) / W alone gives 0.04, 0.08, 0.12 at t = 2.
+TEST(Schedule, FractionalWarmupNeverOvershoots) {
+  ScheduleConfig c = schedule("constant", 0.1, 2);
+  c.warmup_epochs = 0.5;
+  auto s = make_schedule(c);
+  const int64_t batches = 5;
+  EXPECT_NEAR(s->lr(0, batches), 0.1 / 2.5, 1e-15);
+  EXPECT_NEAR(s->lr(1, batches), 0.2 / 2.5, 1e-15);
+  for (int64_t t = 0; t < 10; ++t) EXPECT_LE(s->lr(t, batches), 0.1) << "step " << t;
+  EXPECT_DOUBLE_EQ(s->lr(2, batches), 0.1);
+}

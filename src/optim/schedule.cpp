@@ -48,7 +48,7 @@ double Schedule::lr(int64_t step, int64_t batches_per_epoch) const {
   const double t = static_cast<double>(step), T = static_cast<double>(c_.total_epochs) * B;
   double lr = kind_.rate(c_, t, B, T);
   const double W = c_.warmup_epochs * B;
-  if (!kind_.own_warmup && W > 0 && t < W) lr *= (t + 1) / W;
+  if (!kind_.own_warmup && W > 0 && t < W) lr *= std::min(1.0, (t + 1) / W);  // W may be fractional
   return lr;
 }
 

@@ -11,7 +11,7 @@
 //                 max_lr / (div_factor · final_div_factor) at T. max_lr = 0 means η.
 //   warmup        linear warm-up (below), then constant
 // Linear warm-up over the first W = warmup_epochs · B steps multiplies any schedule but
-// onecycle (which has its own) by (t + 1) / W.
+// onecycle (which has its own) by min(1, (t + 1) / W).
 //
 // Each schedule is a file of schedules/ (its rate function), listed in one table (schedule.cpp).
 #include <cstdint>

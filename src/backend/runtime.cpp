@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/blas.h"
+#include "backend/cpu/conv.h"
 #include "backend/cpu/threads.h"
 
 namespace kiln {
@@ -27,6 +28,8 @@ void set_threads(int64_t threads) {
 }
 
 int thread_count() { return cpu::thread_count(); }
+
+bool set_exact_weight_gradients(bool exact) { return cpu::set_exact_weight_gradients(exact); }
 
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");

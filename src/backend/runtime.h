@@ -22,6 +22,11 @@ constexpr int kMaxThreads = 1024;
 void set_threads(int64_t threads);
 int thread_count();  // the pool's size
 
+// Whether convolution weight gradients must keep their exact zeros (backend/cpu/conv.h):
+// set for optimizers that divide by the gradient's scale, where tiny rounding errors on
+// entries whose gradient is exactly 0 become whole steps. Returns the previous setting.
+bool set_exact_weight_gradients(bool exact);
+
 // The CPU's model name ("AMD EPYC 9B14"), from /proc/cpuinfo.
 std::string cpu_model();
 // The compute as key-value pairs: cpu, cores, threads, blas (and the device when it is not

@@ -13,6 +13,7 @@ class Adam : public Optimizer {
  public:
   Adam(const OptimizerConfig& c, int64_t n) : c_(c), m_(Shape{n}), s_(Shape{n}) {}
 
+  bool scale_free() const override { return true; }
   std::string describe() const override {
     std::ostringstream os;
     os << (c_.decoupled_decay ? "adamw" : "adam") << " beta1=" << c_.beta1 << " beta2=" << c_.beta2 << " eps=" << c_.eps;

@@ -58,6 +58,9 @@ class Optimizer {
   void load_state(BinReader& r);
   // Moves the moment buffers to a device (they follow the parameters).
   void to(Device device);
+  // Whether the step divides by the gradient's own running scale (Adam's √v): then an entry
+  // whose gradient should be exactly 0 but is 1e-9 moves as far as one whose gradient is 1.
+  virtual bool scale_free() const { return false; }
 
  protected:
   // The scalars of step t (1-based) at rate lr.

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "backend/ops.h"
+#include "backend/runtime.h"
 #include "train/evaluate.h"
 
 namespace kiln {
@@ -19,6 +20,7 @@ TrainLoop::TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& 
       loader_(data.train, e.train.batch_size, /*shuffle=*/true, e.seed, data.norm, data.augment),
       step_(model, loss, optimizer, e.seed) {
   step_.set_clip_grad_norm(e.train.clip_grad_norm);
+  previous_exact_ = set_exact_weight_gradients(optimizer.scale_free());
   // The layers with parameters, named by their path and spec, in model order.
   std::map<std::string, std::string> spec_of;
   for (const auto& row : model.summary()) spec_of[row.path] = row.spec;
@@ -32,6 +34,8 @@ TrainLoop::TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& 
   if (st_.grad_norm_layers.empty())
     for (const auto& l : layers_) st_.grad_norm_layers.push_back(l.name);
 }
+
+TrainLoop::~TrainLoop() { set_exact_weight_gradients(previous_exact_); }
 
 // ‖dL/dθ‖ of each layer at this step (the gradients of the step just taken, before the next
 // zeroes them).

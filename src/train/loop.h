@@ -37,6 +37,9 @@ class TrainLoop {
   // optimizer, schedule and state stay the caller's and must outlive the loop.
   TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& loss, Optimizer& optimizer,
             const Schedule& schedule, TrainState& state);
+  ~TrainLoop();
+  TrainLoop(const TrainLoop&) = delete;
+  TrainLoop& operator=(const TrainLoop&) = delete;
 
   enum class Outcome { epoch_done, stopped, diverged };
   // Runs the current epoch from state.batch to its end (or to a stop).
@@ -79,6 +82,7 @@ class TrainLoop {
   double lr_ = 0, epoch_train_seconds_ = 0;
   std::string divergence_;
   Evaluation test_;
+  bool previous_exact_ = false;  // the exact-weight-gradient setting before this loop
 };
 
 }  // namespace kiln

@@ -226,6 +226,7 @@ int64_t chunk_samples(const ConvDims& d) {
 }
 
 ConvPath g_path = ConvPath::automatic;
+bool g_exact_dw = false;
 
 // The fast kernels are float only; in the double build (gradient checks) these casts sit in
 // branches that fast_path() never takes.
@@ -252,6 +253,11 @@ Fast fast_path(const ConvDims& d) {
 int64_t set_conv_chunk_bytes(int64_t bytes) {
   std::swap(g_chunk_bytes, bytes);
   return bytes;
+}
+
+bool set_exact_weight_gradients(bool exact) {
+  std::swap(g_exact_dw, exact);
+  return exact;
 }
 
 ConvPath set_conv_path(ConvPath path) {
@@ -286,7 +292,16 @@ void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy
   if constexpr (sizeof(Real) == sizeof(float)) {
     switch (fast_path(d)) {
       case Fast::winograd:
-        return winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue);
+        if (!g_exact_dw)
+          return winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue);
+        // Winograd's weight gradient spreads rounding error (~1e-6 of its largest entry) over
+        // entries whose exact gradient is 0, which an adaptive optimizer turns into steps:
+        // dL/dx by Winograd, dL/dw and dL/db by a path whose zeros stay zeros.
+        winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), nullptr, nullptr, d, epilogue);
+        dx = nullptr;
+        if (direct::supported(d))
+          return direct::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), nullptr, f32(dw), f32(db), d, epilogue);
+        break;  // the lowering, for dL/dw and dL/db
       case Fast::direct:
         return direct::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue);
       case Fast::none: break;

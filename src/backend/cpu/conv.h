@@ -36,6 +36,10 @@ int64_t set_conv_chunk_bytes(int64_t bytes);
 // setting.
 enum class ConvPath { automatic, lowered, direct, winograd };
 ConvPath set_conv_path(ConvPath path);
+// Weight gradients whose exact zeros stay zeros (not from the Winograd kernels, whose error
+// is spread over every entry): for optimizers that divide by the gradient's own scale (Adam).
+// Returns the previous setting.
+bool set_exact_weight_gradients(bool exact);
 
 // x (N, C, H, W) -> cols (C*R*S, N*P*Q), overwriting.
 void im2col(const Real* x, Real* cols, const ConvDims& d);

@@ -298,6 +298,7 @@ void backward(const float* x, const float* w, const float* y, const float* dy, f
     forward_tiles<W>(dy, mask, U, nullptr, dx, conv_dims(d.N, d.K, d.P, d.Q, d.C, W::r, W::r, 1, W::r - 1 - d.pad),
                      false);
   }
+  if (!dw && !db) return;  // dL/dx alone (the caller takes the weight gradient elsewhere)
   // dw and db: each thread sums dU (α², C, K) and Σ g (K) over its blocks of tiles.
   const Tiling t = tiling<W>(d);
   const int64_t vs = t.block_tiles * d.C, ms = t.block_tiles * d.K, xn = d.C * d.H * d.W, gn = d.K * d.pq();

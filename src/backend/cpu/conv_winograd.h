@@ -32,6 +32,7 @@ namespace kiln::cpu::winograd {
 bool supported(const ConvDims& d);
 
 void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue);
+// dw and db may both be null: then only dL/dx is computed.
 void conv2d_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
                      const ConvDims& d, Epilogue epilogue);
 

@@ -549,6 +549,7 @@ TEST_F(Sweep, TableIsSortedInThreeFormats) {
         r.epochs.push_back(er);
       }
       r.final_test_acc = r.best_test_acc = accs[i];
+      r.final_val_acc = r.best_val_acc = accs[i] - 0.01;  // the ranking's metric (never the test set)
       r.final_test_loss = r.best_test_loss = r.final_train_loss = r.epochs.back().test_loss;
       r.final_train_acc = accs[i];
       r.seconds = 3;
@@ -560,7 +561,7 @@ TEST_F(Sweep, TableIsSortedInThreeFormats) {
   }
   const std::string md = write_sweep(rows, dir_);
   EXPECT_EQ(md, slurp(dir_ + "/comparison.md"));
-  // Markdown: header, separator, then rows by final test accuracy, the unfinished one last.
+  // Markdown: header, separator, then rows by final validation accuracy, the unfinished one last.
   std::vector<std::string> lines;
   std::istringstream is(md);
   for (std::string l; std::getline(is, l);) lines.push_back(l);
@@ -576,8 +577,8 @@ TEST_F(Sweep, TableIsSortedInThreeFormats) {
   // CSV: the same order, full precision, quoted fields.
   const std::string csv = slurp(dir_ + "/comparison.csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "rank,variant,model.width,optimizer.lr,final_train_loss,final_train_acc,final_test_loss,final_test_acc,best_test_loss,"
-            "best_test_acc,parameters,seconds");
+            "rank,variant,model.width,optimizer.lr,settings,final_val_acc,best_val_acc,final_train_loss,final_train_acc,"
+            "final_test_loss,final_test_acc,best_test_loss,best_test_acc,parameters,seconds");
   EXPECT_NE(csv.find("\n1,optimizer.lr=1,8,1,"), std::string::npos);
   EXPECT_NE(csv.find("\"a|b, \"\"q\"\"\""), std::string::npos);
   EXPECT_NE(csv.find(",0.95,"), std::string::npos);

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "config/experiment.h"
 #include "model/build.h"
@@ -12,6 +14,7 @@
 #include "train/run_folder.h"
 #include "train/saved_run.h"
 #include "train/setup.h"
+#include "train/sweep.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -100,4 +103,72 @@ TEST_F(Trust, NonFiniteEpochsAreNeverCheckpointedAsGood) {
     EXPECT_TRUE(std::isfinite(row.test_loss)) << "epoch " << row.epoch << " kept with test loss " << row.test_loss;
     EXPECT_TRUE(std::isfinite(row.train_loss)) << "epoch " << row.epoch;
   }
+}
+
+// ---- sweeps ----
+
+namespace {
+
+std::vector<std::string> csv_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::istringstream is(read_text_file(path));
+  for (std::string l; std::getline(is, l);) lines.push_back(l);
+  return lines;
+}
+
+}  // namespace
+
+// A variant is its whole resolved experiment: run again with other settings, the sweep trains
+// the changed variants (it does not report the old numbers as "already finished"), and the
+// comparison lists every variant the sweep folder holds, each with its settings.
+TEST_F(Trust, ASweepRerunWithOtherSettingsRetrainsAndListsEveryVariant) {
+  const std::string file = data_ + "/tiny.toml";
+  { std::ofstream(file) << tiny(data_, 1); }
+  TrainOptions o = quiet(runs_);
+  SweepPlan one = plan_sweep(file, {"optimizer.lr=0.01,0.05"}, {});
+  run_sweep(one, o);
+  SweepPlan two = plan_sweep(file, {"optimizer.lr=0.01,0.05"}, {"train.epochs=2"});
+  std::string dir;
+  run_sweep(two, o, &dir);
+  const auto lines = csv_lines(dir + "/comparison.csv");
+  ASSERT_EQ(lines.size(), 5u) << "a header and four variants";
+  int two_epochs = 0;
+  for (const auto& l : lines) two_epochs += l.find("train.epochs=2") != std::string::npos;
+  EXPECT_EQ(two_epochs, 2);
+  int folders = 0;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_directory() && fs::exists(entry.path() / "weights.kiln")) {
+      ++folders;
+      EXPECT_TRUE(fs::exists(entry.path() / "report.html") || !o.write_report);
+    }
+  EXPECT_EQ(folders, 4);
+}
+
+// Names that agree in their first hundred characters are still two variants.
+TEST_F(Trust, SweepVariantsWithLongSharedNamesStayApart) {
+  const std::string exp = data_ + "/tiny.toml", sweep = data_ + "/sweep.toml";
+  { std::ofstream(exp) << tiny(data_, 1); }
+  const std::string prefix(100, 'v');
+  {
+    std::ofstream(sweep) << "[sweep]\nexperiment = \"tiny.toml\"\nname = \"long\"\n[[sweep.variant]]\nname = \"" << prefix
+                         << "-a\"\nset = [\"optimizer.lr=0.01\"]\n[[sweep.variant]]\nname = \"" << prefix
+                         << "-b\"\nset = [\"optimizer.lr=0.05\"]\n";
+  }
+  std::string dir;
+  run_sweep(plan_sweep(sweep, {}, {}), quiet(runs_), &dir);
+  const auto lines = csv_lines(dir + "/comparison.csv");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[1], lines[2]);
+  EXPECT_NE(lines[1].find("optimizer.lr=0.0"), std::string::npos);
+}
+
+// A sweep's name is one folder under --runs, whatever it says.
+TEST_F(Trust, ASweepNamedDotDotStaysInTheRunsFolder) {
+  const std::string exp = data_ + "/tiny.toml", sweep = data_ + "/dots.toml";
+  { std::ofstream(exp) << tiny(data_, 1); }
+  { std::ofstream(sweep) << "[sweep]\nexperiment = \"tiny.toml\"\nname = \"..\"\nvary = { \"optimizer.lr\" = [0.01] }\n"; }
+  std::string dir;
+  run_sweep(plan_sweep(sweep, {}, {}), quiet(runs_), &dir);
+  EXPECT_EQ(fs::path(dir).parent_path(), fs::path(runs_));
+  EXPECT_FALSE(fs::exists(data_ + "/comparison.csv"));
 }

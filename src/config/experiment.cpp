@@ -157,11 +157,7 @@ Experiment parse_experiment(const std::string& text, const std::string& name, co
 }
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open experiment file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse_experiment(ss.str(), path, overrides);
+  return parse_experiment(read_file(path, "experiment file"), path, overrides);
 }
 
 }  // namespace kiln

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "tensor/check.h"
+#include "tensor/files.h"
 
 namespace kiln {
 
@@ -17,6 +18,7 @@ constexpr size_t kInputChunk = size_t{1} << 18;  // compressed bytes per read(2)
 }
 
 ByteReader::ByteReader(const std::string& path) : path_(path) {
+  require_regular_file(path, "data file");
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};

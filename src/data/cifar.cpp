@@ -91,7 +91,8 @@ Dataset load_cifar10_files(const std::vector<std::string>& paths) {
 
 Dataset load_cifar10_dir(const std::string& dir, bool train) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw Error(dir + ": no such directory (expected CIFAR-10 binary files)");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(dir + ": no such directory (expected CIFAR-10 binary files)");
   std::vector<std::string> names;
   if (train) {
     for (int b = 1; b <= 5; ++b) names.push_back("data_batch_" + std::to_string(b) + ".bin");

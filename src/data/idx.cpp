@@ -105,7 +105,8 @@ Dataset load_idx_files(const std::string& images_path, const std::string& labels
 }
 
 Dataset load_idx_dir(const std::string& dir, bool train, int64_t classes) {
-  if (!std::filesystem::is_directory(dir)) throw Error(dir + ": no such directory (expected idx files)");
+  std::error_code ec;  // (a symlink loop, say, is no directory either)
+  if (!std::filesystem::is_directory(dir, ec)) throw Error(dir + ": no such directory (expected idx files)");
   const std::string prefix = train ? "train" : "t10k";
   const char* split = train ? "training" : "test";
   const std::string images = find_file(dir, prefix + "-images-idx3-ubyte", (std::string(split) + " images").c_str());

@@ -39,8 +39,11 @@ std::string to_html(const HtmlTable& t) {
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const bool cls = r < t.row_classes.size() && !t.row_classes[r].empty();
     h += cls ? "<tr class=\"" + escape(t.row_classes[r]) + "\">" : "<tr>";
-    for (size_t i = 0; i < t.rows[r].size(); ++i)
-      h += cell("td", i, true) + escape(t.rows[r][i]) + "</td>";
+    for (size_t i = 0; i < t.rows[r].size(); ++i) {
+      const std::string href = r < t.links.size() && i < t.links[r].size() ? t.links[r][i] : "";
+      const std::string text = escape(t.rows[r][i]);
+      h += cell("td", i, true) + (href.empty() ? text : "<a href="" + escape(href) + "">" + text + "</a>") + "</td>";
+    }
     h += "</tr>\n";
   }
   return h + "</tbody></table>\n";

@@ -22,6 +22,7 @@ struct HtmlTable {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> row_classes;     // optional class="" per row ("total", ...)
   std::vector<std::string> column_classes;  // optional class="" per body cell of a column ("layer", ...)
+  std::vector<std::vector<std::string>> links;  // optional href per body cell (links[row][column])
   std::string id, css_class;
 };
 std::string to_html(const HtmlTable& table);

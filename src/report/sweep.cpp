@@ -30,14 +30,15 @@ struct Cell {
   std::string text, csv;
 };
 
-// Best first by final test accuracy; variants without a finished epoch (NaN) go last.
+// Best first by final validation accuracy; variants without one (no split, or no finished
+// epoch) keep their order after the ranked ones.
 std::vector<const SweepRow*> ranked(const std::vector<SweepRow>& rows) {
   std::vector<const SweepRow*> out;
   for (const auto& r : rows) out.push_back(&r);
   std::stable_sort(out.begin(), out.end(), [](const SweepRow* a, const SweepRow* b) {
-    const bool fa = std::isfinite(a->final_test_acc), fb = std::isfinite(b->final_test_acc);
+    const bool fa = std::isfinite(a->final_val_acc), fb = std::isfinite(b->final_val_acc);
     if (fa != fb) return fa;
-    return fa && a->final_test_acc > b->final_test_acc;
+    return fa && a->final_val_acc > b->final_val_acc;
   });
   return out;
 }
@@ -76,23 +77,27 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
     for (const auto& [k, v] : r.values) keys.insert(k);
   std::vector<Column> cols = {{"rank", true}, {"variant", false}};
   for (const auto& k : keys) cols.push_back({k, false});
-  for (const char* c : {"final train loss", "final train acc", "final test loss", "final test acc", "best test loss", "best test acc",
-                        "parameters", "time"})
+  cols.push_back({"settings", false});
+  for (const char* c : {"final val acc", "best val acc", "final train loss", "final train acc", "final test loss",
+                        "final test acc", "best test loss", "best test acc", "parameters", "time"})
     cols.push_back({c, true});
+  const size_t fixed_cols = 3 + keys.size();  // rank, variant, the keys, settings: text
 
   const auto order = ranked(rows);
   std::vector<std::vector<Cell>> table;
   for (size_t i = 0; i < order.size(); ++i) {
     const SweepRow& r = *order[i];
-    std::vector<Cell> row = {{std::to_string(i + 1), std::to_string(i + 1)}, {r.name, r.name}};
+    const std::string rank = std::isfinite(r.final_val_acc) ? std::to_string(i + 1) : "\u2014";
+    std::vector<Cell> row = {{rank, std::isfinite(r.final_val_acc) ? rank : ""}, {r.name, r.name}};
     for (const auto& k : keys) {
       auto it = r.values.find(k);
       const std::string v = it == r.values.end() ? "" : it->second;
       row.push_back({v, v});
     }
+    row.push_back({r.settings, r.settings});
     auto loss = [](double v) { return Cell{fixed(v, 4, "\u2014"), csv_number(v)}; };
     auto acc = [](double v) { return Cell{percent(v, 2, "\u2014"), csv_number(v)}; };
-    row.insert(row.end(), {loss(r.final_train_loss), acc(r.final_train_acc), loss(r.final_test_loss), acc(r.final_test_acc),
+    row.insert(row.end(), {acc(r.final_val_acc), acc(r.best_val_acc), loss(r.final_train_loss), acc(r.final_train_acc), loss(r.final_test_loss), acc(r.final_test_acc),
                            loss(r.best_test_loss), acc(r.best_test_acc), {thousands(r.params), std::to_string(r.params)},
                            {duration(r.seconds, "\u2014"), csv_number(r.seconds)}});
     table.push_back(row);
@@ -116,7 +121,7 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
   std::string csv;
   for (size_t i = 0; i < cols.size(); ++i) {
     std::string name = cols[i].name;
-    if (i >= 2 + keys.size()) std::replace(name.begin(), name.end(), ' ', '_');
+    if (i >= fixed_cols) std::replace(name.begin(), name.end(), ' ', '_');
     csv += (i ? "," : "") + csv_field(name == "time" ? "seconds" : name);
   }
   csv += "\n";
@@ -132,10 +137,11 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
   HtmlTable t;
   t.id = "comparison-table";
   for (const auto& c : cols) t.header.push_back(c.name), t.numeric.push_back(c.numeric);
-  for (const auto& row : table) {
+  for (size_t i = 0; i < table.size(); ++i) {
     std::vector<std::string> cells;
-    for (const auto& c : row) cells.push_back(c.text);
+    for (const auto& c : table[i]) cells.push_back(c.text);
     t.rows.push_back(cells);
+    t.links.push_back({"", order[i]->report});  // the variant's name links its report
   }
   Chart acc, loss;
   acc.title = "Test accuracy of each variant", acc.y_label = "test accuracy", acc.y_percent = true;
@@ -154,7 +160,8 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
   }
   std::string h = page_head(title + " \u00b7 kiln");
   h += "<header>\n<h1>" + escape(title) + "</h1>\n<p class=\"sub\">" + std::to_string(rows.size()) +
-       " variants, best final test accuracy first. Each variant's own report.html is in its folder.</p>\n</header>\n<main>\n";
+       " variants, ranked by final validation accuracy (never the test set; variants without a validation split"
+       " are not ranked: set data.validation). Each variant's name links its own report.</p>\n</header>\n<main>\n";
   h += "<section id=\"comparison\">\n<h2>Variants</h2>\n";
   h += table.empty() ? no_data_html("No data: the sweep has no variants.") : "<div class=\"scroll\">" + to_html(t) + "</div>\n";
   h += "</section>\n<section id=\"sweep-curves\">\n<h2>Curves</h2>\n";

@@ -1,4 +1,5 @@
 #include "tensor/binio.h"
+#include "tensor/files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,26 +22,6 @@ uint32_t crc32_of(const void* data, size_t n) {
     n -= chunk;
   }
   return static_cast<uint32_t>(c);
-}
-
-void write_file_atomic(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      throw Error("cannot write " + tmp + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw Error("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
 }
 
 void BinWriter::str(const std::string& s) {
@@ -66,11 +47,7 @@ void BinWriter::commit(const std::string& path) const {
 }
 
 BinReader::BinReader(const std::string& path, const std::string& what) : path_(path), what_(what) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open " + what_ + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  buf_ = ss.str();
+  buf_ = read_file(path, what);
   if (buf_.size() < 4) fail("file is too short (" + std::to_string(buf_.size()) + " bytes)");
   end_ = buf_.size() - 4;
   uint32_t stored;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/files.h"
 #include "tensor/tensor.h"
 
 namespace kiln {
@@ -52,7 +53,7 @@ class BinReader {
 };
 
 // Writes `data` to `path` atomically (see above).
-void write_file_atomic(const std::string& path, const std::string& data);
+
 uint32_t crc32_of(const void* data, size_t n);
 
 }  // namespace kiln

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -31,27 +32,40 @@ std::string now_iso8601() {
   return buf;
 }
 
+std::string safe_name(const std::string& name, size_t max_len) {
+  std::string o;
+  for (char c : name) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '=' || c == ',';
+    const char d = ok ? c : '_';
+    if (d == '_' && !o.empty() && o.back() == '_') continue;  // one '_' for a run of others
+    o += d;
+  }
+  const size_t start = o.find_first_not_of("._-");  // no "..", no hidden or option-like names
+  o = start == std::string::npos ? std::string() : o.substr(start);
+  if (o.size() > max_len) o.resize(max_len);
+  while (!o.empty() && (o.back() == '.' || o.back() == '_')) o.pop_back();
+  return o.empty() ? "run" : o;
+}
+
 std::string make_run_dir(const std::string& runs_dir, const std::string& name) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   localtime_r(&t, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  std::string base = (fs::path(runs_dir) / (name + "-" + stamp)).string(), dir = base;
+  std::string base = (fs::path(runs_dir) / (safe_name(name) + "-" + stamp)).string(), dir = base;
   std::error_code ec;
   fs::create_directories(runs_dir, ec);
-  for (int i = 2; fs::exists(dir); ++i) dir = base + "-" + std::to_string(i);
-  if (!fs::create_directory(dir, ec)) throw Error("cannot create run folder " + dir + ": " + ec.message());
+  if (ec) throw Error("cannot create the runs folder " + runs_dir + ": " + ec.message());
+  // create_directory is the test: it fails (without following anything) when the name exists.
+  for (int i = 2; !fs::create_directory(dir, ec); ++i) {
+    if (ec) throw Error("cannot create run folder " + dir + ": " + ec.message());
+    dir = base + "-" + std::to_string(i);
+  }
   return dir;
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read_text_file(const std::string& path) { return read_file(path, "file"); }
 
 KeyValues machine_manifest() {
   char host[256] = "unknown";

@@ -18,7 +18,11 @@
 
 namespace kiln {
 
-// Creates RUNS/NAME-YYYYmmdd-HHMMSS (with a suffix if it exists) and returns its path.
+// A run or variant name as one safe path component: letters, digits and . - _ = , only
+// (others become '_'), no leading dots (no "..", nothing hidden), at most max_len characters.
+std::string safe_name(const std::string& name, size_t max_len = 64);
+
+// Creates RUNS/NAME-YYYYmmdd-HHMMSS (NAME made safe; a suffix if it exists) and returns its path.
 std::string make_run_dir(const std::string& runs_dir, const std::string& name);
 
 

@@ -8,6 +8,7 @@
 #include <toml.hpp>
 
 #include "report/sweep.h"
+#include "config/toml_fields.h"
 #include "train/run_folder.h"
 
 namespace fs = std::filesystem;
@@ -22,14 +23,6 @@ std::string toml_text(const toml::value& v) {
   std::string s = os.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-// "optimizer.lr=0.001,model.width=2" -> a folder name without awkward characters.
-std::string folder_name(const std::string& s) {
-  std::string o;
-  for (char c : s) o += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '=' || c == '_') ? c : '_';
-  if (o.size() > 80) o = o.substr(0, 80);
-  return o;
 }
 
 // Splits "a,b,[c,d]" at top-level commas.
@@ -129,56 +122,130 @@ SweepPlan plan_sweep(const std::string& file, const std::vector<std::string>& va
   return plan;
 }
 
+namespace {
+
+// A variant is its whole resolved experiment: the folder is its (safe, shortened) name plus a
+// hash of that experiment, so a changed variant trains in a folder of its own, and names that
+// agree for a long stretch stay apart.
+std::string variant_folder(const Variant& v, const Experiment& e) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+  for (unsigned char c : e.resolved) h = (h ^ c) * 1099511628211ULL;
+  char id[20];
+  std::snprintf(id, sizeof id, "%012llx", static_cast<unsigned long long>(h & 0xffffffffffffULL));
+  return safe_name(v.name, 48) + "-" + id;
+}
+
+std::string settings_of(const std::vector<std::string>& overrides) {
+  std::string s;
+  for (const auto& o : overrides) s += (s.empty() ? "" : "; ") + o;
+  return s;
+}
+
+// The index of every variant the sweep folder holds (sweep.toml): name, folder, settings,
+// the varied keys. Kept across runs of the sweep, so that the comparison lists them all.
+struct Indexed {
+  std::string name, folder, settings;
+  std::vector<std::pair<std::string, std::string>> values;
+};
+
+std::vector<Indexed> read_index(const std::string& path) {
+  std::vector<Indexed> out;
+  if (!fs::exists(path)) return out;
+  try {
+    const toml::value root = parse_toml(read_text_file(path), path);
+    if (!root.as_table().count("variant")) return out;
+    for (const auto& v : toml::find(root, "variant").as_array()) {
+      Indexed x{toml::find<std::string>(v, "name"), toml::find<std::string>(v, "folder"),
+                toml::find<std::string>(v, "settings"), {}};
+      if (v.as_table().count("values"))
+        for (const auto& [k, val] : toml::find(v, "values").as_table()) x.values.emplace_back(k, val.as_string().str);
+      out.push_back(std::move(x));
+    }
+  } catch (const std::exception& e) {
+    throw Error(path + ": the sweep's index is damaged (" + e.what() + "); remove it to start the comparison afresh");
+  }
+  return out;
+}
+
+void write_index(const std::string& path, const std::vector<Indexed>& index) {
+  std::string t = "# The variants this sweep folder holds (written by kiln sweep).\n";
+  for (const auto& x : index) {
+    t += "\n[[variant]]\nname = " + toml_quote(x.name) + "\nfolder = " + toml_quote(x.folder) +
+         "\nsettings = " + toml_quote(x.settings) + "\nvalues = {";
+    for (size_t i = 0; i < x.values.size(); ++i)
+      t += (i ? ", " : " ") + toml_quote(x.values[i].first) + " = " + toml_quote(x.values[i].second);
+    t += x.values.empty() ? "}\n" : " }\n";
+  }
+  write_file_atomic(path, t);
+}
+
+SweepRow row_of(const Indexed& x, const std::string& dir) {
+  SweepRow row{};
+  row.name = x.name;
+  row.settings = x.settings;
+  for (const auto& [k, v] : x.values) row.values[k] = v;
+  if (fs::exists(dir + "/report.html")) row.report = x.folder + "/report.html";
+  row.epochs = fs::exists(dir + "/metrics.csv") ? read_epoch_csv(dir + "/metrics.csv") : std::vector<EpochRow>{};
+  row.final_train_loss = row.final_train_acc = row.final_test_loss = row.final_test_acc = NAN;
+  row.best_test_acc = row.best_test_loss = NAN;
+  if (!row.epochs.empty()) {
+    const auto& last = row.epochs.back();
+    row.final_train_loss = last.train_loss;
+    row.final_train_acc = last.train_acc;
+    row.final_test_loss = last.test_loss;
+    row.final_test_acc = last.test_acc;
+    row.final_val_acc = last.val_acc;
+    row.best_test_acc = last.test_acc;
+    row.best_test_loss = last.test_loss;
+    for (const auto& e : row.epochs) {
+      row.best_test_acc = std::max(row.best_test_acc, e.test_acc);
+      row.best_test_loss = std::min(row.best_test_loss, e.test_loss);
+      if (std::isfinite(e.val_acc)) row.best_val_acc = std::isfinite(row.best_val_acc) ? std::max(row.best_val_acc, e.val_acc) : e.val_acc;
+      row.seconds += e.seconds;
+    }
+  }
+  if (fs::exists(dir + "/manifest.toml"))
+    for (const auto& [k, val] : read_key_values(dir + "/manifest.toml"))
+      if (k == "parameters") row.params = std::stoll(val);
+  return row;
+}
+
+}  // namespace
+
 std::string run_sweep(const SweepPlan& plan, const TrainOptions& options, std::string* sweep_dir_out) {
-  const std::string sweep_dir = (fs::path(options.runs_dir) / folder_name(plan.name)).string();
+  const std::string sweep_dir = (fs::path(options.runs_dir) / safe_name(plan.name)).string();
   fs::create_directories(sweep_dir);
   if (sweep_dir_out) *sweep_dir_out = sweep_dir;
-  std::vector<SweepRow> rows;
+  const std::string index_path = sweep_dir + "/sweep.toml";
+  std::vector<Indexed> index = read_index(index_path);
   int i = 0;
   for (const auto& v : plan.variants) {
     ++i;
-    const std::string dir = (fs::path(sweep_dir) / folder_name(v.name)).string();
+    std::vector<std::string> all = plan.base_overrides;
+    all.insert(all.end(), v.overrides.begin(), v.overrides.end());
+    const Experiment e = load_experiment(plan.experiment, all);
+    const std::string folder = variant_folder(v, e), dir = (fs::path(sweep_dir) / folder).string();
     std::printf("\n[%d/%zu] %s\n", i, plan.variants.size(), v.name.c_str());
     std::fflush(stdout);
+    if (std::none_of(index.begin(), index.end(), [&](const Indexed& x) { return x.folder == folder; })) {
+      index.push_back({v.name, folder, settings_of(all), v.values});
+      write_index(index_path, index);
+    }
     TrainOptions opt = options;
     opt.run_dir = dir;
     if (fs::exists(dir + "/weights.kiln")) {
-      std::printf("already finished: %s\n", dir.c_str());
-    } else {
-      std::vector<std::string> all = plan.base_overrides;
-      all.insert(all.end(), v.overrides.begin(), v.overrides.end());
-      RunResult r = fs::exists(dir + "/checkpoint.kiln") ? resume(dir, opt)
-                                                          : train(load_experiment(plan.experiment, all), opt);
-      if (r.status == RunResult::Status::interrupted) {
-        std::printf("%s\n", r.message.c_str());
-        throw Error("sweep interrupted; run the same command again to continue it");
-      }
-      if (r.status == RunResult::Status::diverged) std::printf("%s\n", r.message.c_str());
+      std::printf("already trained with these settings: %s\n", dir.c_str());
+      continue;
     }
-    SweepRow row{};
-    row.name = v.name;
-    for (const auto& [k, val] : v.values) row.values[k] = val;
-    row.epochs = fs::exists(dir + "/metrics.csv") ? read_epoch_csv(dir + "/metrics.csv") : std::vector<EpochRow>{};
-    row.final_train_loss = row.final_train_acc = row.final_test_loss = row.final_test_acc = NAN;
-    row.best_test_acc = row.best_test_loss = NAN;
-    if (!row.epochs.empty()) {
-      const auto& last = row.epochs.back();
-      row.final_train_loss = last.train_loss;
-      row.final_train_acc = last.train_acc;
-      row.final_test_loss = last.test_loss;
-      row.final_test_acc = last.test_acc;
-      row.best_test_acc = last.test_acc;
-      row.best_test_loss = last.test_loss;
-      for (const auto& e : row.epochs) {
-        row.best_test_acc = std::max(row.best_test_acc, e.test_acc);
-        row.best_test_loss = std::min(row.best_test_loss, e.test_loss);
-        row.seconds += e.seconds;
-      }
+    RunResult r = fs::exists(dir + "/checkpoint.kiln") ? resume(dir, opt) : train(e, opt);
+    if (r.status == RunResult::Status::interrupted) {
+      std::printf("%s\n", r.message.c_str());
+      throw Error("sweep interrupted; run the same command again to continue it");
     }
-    for (const auto& [k, val] : read_key_values(dir + "/manifest.toml"))
-      if (k == "parameters") row.params = std::stoll(val);
-    rows.push_back(row);
+    if (r.status == RunResult::Status::diverged) std::printf("%s\n", r.message.c_str());
   }
+  std::vector<SweepRow> rows;
+  for (const auto& x : index) rows.push_back(row_of(x, (fs::path(sweep_dir) / x.folder).string()));
   return write_sweep(rows, sweep_dir);
 }
 

@@ -11,7 +11,10 @@
 //   name = "relu"
 //   set = ["model.layers = [\"conv 6 5x5\", \"relu\", ...]"]
 // or `kiln sweep EXPERIMENT --vary KEY=V1,V2,...` builds the grid from the command line.
-// Re-running a sweep skips finished variants and resumes interrupted ones.
+// A variant is its whole resolved experiment: its folder is its name plus a hash of that, so a
+// rerun skips variants trained with the same settings, resumes interrupted ones, and trains
+// changed ones afresh; the comparison (report/sweep.h) lists every variant the sweep folder
+// holds (its index: sweep.toml), each with its settings.
 #include <string>
 #include <vector>
 

@@ -7,11 +7,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "backend/backend.h"
 #include "config/experiment.h"
 #include "model/build.h"
 #include "synthetic_idx.h"
 #include "train/checkpoint.h"
 #include "train/run_folder.h"
+#include "train/run_report.h"
 #include "train/saved_run.h"
 #include "train/setup.h"
 #include "train/sweep.h"
@@ -171,4 +173,90 @@ TEST_F(Trust, ASweepNamedDotDotStaysInTheRunsFolder) {
   run_sweep(plan_sweep(sweep, {}, {}), quiet(runs_), &dir);
   EXPECT_EQ(fs::path(dir).parent_path(), fs::path(runs_));
   EXPECT_FALSE(fs::exists(data_ + "/comparison.csv"));
+}
+
+// ---- starts, resumes and what the run folder records ----
+
+// A start that fails (no such data folder, an unknown dataset, a layer typo, CUDA without a
+// GPU) leaves no run folder behind.
+TEST_F(Trust, FailedStartsLeaveNoRunFolder) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"data.dir=\"/nonexistent/data\""},
+      {"model.layers=[\"dense 32\", \"rleu\", \"dense 4\"]"},
+      {"train.device=\"cuda\""},
+  };
+  for (const auto& o : bad) {
+    if (o[0].find("cuda") != std::string::npos && device_available(Device::cuda)) continue;
+    std::string msg;
+    try {
+      train(parse_experiment(tiny(data_, 1), "tiny.toml", o), quiet(runs_));
+    } catch (const Error& e) {
+      msg = e.what();
+    }
+    EXPECT_FALSE(msg.empty()) << o[0];
+    EXPECT_TRUE(!fs::exists(runs_) || fs::is_empty(runs_)) << o[0] << " left a folder (" << msg << ")";
+  }
+}
+
+// --resume may extend the epochs; anything else is refused unless asked for, and every session
+// and change is recorded; config.toml says what ran.
+TEST_F(Trust, ResumeRefusesChangesBeyondMoreEpochsAndRecordsEverySession) {
+  Experiment e = parse_experiment(tiny(data_, 1), "tiny.toml");
+  TrainOptions o = quiet(runs_);
+  o.command = "kiln train tiny.toml";
+  RunResult r = train(e, o);
+  ASSERT_EQ(r.status, RunResult::Status::completed);
+  const std::string config_before = read_text_file(r.run_dir + "/config.toml");
+  std::string msg;
+  try {
+    resume(r.run_dir, quiet(runs_), {"optimizer.lr=0.001"});
+  } catch (const Error& err) {
+    msg = err.what();
+  }
+  EXPECT_NE(msg.find("optimizer.lr"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--allow-change"), std::string::npos) << msg;
+  EXPECT_EQ(read_text_file(r.run_dir + "/config.toml"), config_before) << "config.toml rewritten for a run that did not happen";
+  TrainOptions more = quiet(runs_);
+  more.command = "kiln train --resume RUN --set train.epochs=2";
+  RunResult r2 = resume(r.run_dir, more, {"train.epochs=2"});
+  ASSERT_EQ(r2.status, RunResult::Status::completed) << r2.message;
+  EXPECT_EQ(read_epoch_csv(r.run_dir + "/metrics.csv").size(), 2u);
+  EXPECT_EQ(load_experiment(r.run_dir + "/config.toml").train.epochs, 2);
+  const KeyValues m = read_key_values(r.run_dir + "/manifest.toml");
+  auto value = [&](const std::string& k) {
+    for (const auto& [key, v] : m)
+      if (key == k) return v;
+    return std::string();
+  };
+  EXPECT_EQ(value("threads"), "2");
+  EXPECT_EQ(value("device"), "cpu");
+  EXPECT_EQ(value("command"), "kiln train tiny.toml");
+  EXPECT_NE(value("cpu"), "");
+  EXPECT_NE(value("git_revision"), "");
+  EXPECT_NE(value("resumed").find("train.epochs: 1 -> 2"), std::string::npos) << value("resumed");
+  EXPECT_EQ(value("resumed_command"), "kiln train --resume RUN --set train.epochs=2");
+  EXPECT_EQ(value("resumed_threads"), "2");
+  // With --allow-change the change goes ahead, recorded.
+  TrainOptions allow = quiet(runs_);
+  allow.allow_change = true;
+  ASSERT_EQ(resume(r.run_dir, allow, {"optimizer.lr=0.001", "train.epochs=3"}).status, RunResult::Status::completed);
+  bool recorded = false;
+  for (const auto& [key, v] : read_key_values(r.run_dir + "/manifest.toml"))
+    recorded = recorded || (key == "resumed" && v.find("optimizer.lr: 0.05 -> 0.001") != std::string::npos);
+  EXPECT_TRUE(recorded);
+}
+
+// A report exists after every epoch, and `kiln report` works on a run that did not finish.
+TEST_F(Trust, InterruptedRunsHaveAReport) {
+  Experiment e = parse_experiment(tiny(data_, 3), "tiny.toml");
+  TrainOptions stop = quiet(runs_);
+  stop.write_report = true;
+  stop.stop_after_steps = 20;
+  RunResult r = train(e, stop);
+  ASSERT_EQ(r.status, RunResult::Status::interrupted);
+  EXPECT_TRUE(fs::exists(r.run_dir + "/report.html")) << "no report after the first epoch";
+  fs::remove(r.run_dir + "/report.html");
+  EXPECT_NO_THROW(write_run_report(r.run_dir));
+  EXPECT_TRUE(fs::exists(r.run_dir + "/report.html"));
+  for (const char* f : {"gradnorms.csv", "histograms.csv"}) EXPECT_TRUE(fs::exists(r.run_dir + "/" + f)) << f;
 }

@@ -17,12 +17,13 @@
 
 #include "backend/ops.h"
 #include "backend/ops_norm.h"
+#include "layers/limits.h"
 #include "layers/registry.h"
 
 namespace kiln {
 
 BatchNorm::BatchNorm(int64_t features, Real momentum, Real eps) : F_(features), momentum_(momentum), eps_(eps) {
-  if (F_ <= 0) throw Error("bn: the feature count must be positive, got " + std::to_string(F_));
+  check_range("bn", "the feature count", F_, 1, kMaxFeatures);
   if (!(momentum_ >= 0 && momentum_ <= 1)) throw Error("bn: momentum must be in [0, 1], got " + std::to_string(momentum_));
   if (!(eps_ > 0)) throw Error("bn: eps must be positive, got " + std::to_string(eps_));
   gamma_ = Tensor({F_});

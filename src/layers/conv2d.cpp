@@ -25,6 +25,7 @@
 #include "backend/ops.h"
 #include "backend/ops_conv.h"
 #include "layers/activation.h"
+#include "layers/limits.h"
 #include "layers/registry.h"
 
 namespace kiln {
@@ -32,10 +33,13 @@ namespace kiln {
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w, int64_t stride,
                int64_t pad, bool bias)
     : C_(in_channels), K_(out_channels), R_(kernel_h), S_(kernel_w), stride_(stride), pad_(pad), has_bias_(bias) {
-  if (C_ <= 0 || K_ <= 0 || R_ <= 0 || S_ <= 0 || stride_ <= 0 || pad_ < 0)
-    throw Error("conv: channels, kernel and stride must be positive and pad non-negative, got " +
-                std::to_string(C_) + " -> " + std::to_string(K_) + " channels, kernel " + std::to_string(R_) + "x" +
-                std::to_string(S_) + ", stride " + std::to_string(stride_) + ", pad " + std::to_string(pad_));
+  check_range("conv", "the input channels", C_, 1, kMaxFeatures);
+  check_range("conv", "the output channels", K_, 1, kMaxFeatures);
+  check_range("conv", "the kernel height", R_, 1, kMaxWindow);
+  check_range("conv", "the kernel width", S_, 1, kMaxWindow);
+  check_range("conv", "the stride", stride_, 1, kMaxWindow);
+  check_range("conv", "the padding", pad_, 0, kMaxWindow);
+  check_tensor_size("conv", {K_, C_, R_, S_});
   weight_ = Tensor({K_, C_, R_, S_});
   dweight_ = Tensor({K_, C_, R_, S_});
   if (has_bias_) {

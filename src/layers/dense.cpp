@@ -12,14 +12,16 @@
 #include <cmath>
 
 #include "backend/ops.h"
+#include "layers/limits.h"
 #include "layers/registry.h"
 
 namespace kiln {
 
 Dense::Dense(int64_t in_features, int64_t out_features, bool bias)
     : in_(in_features), out_(out_features), has_bias_(bias) {
-  if (in_ <= 0 || out_ <= 0)
-    throw Error("dense: sizes must be positive, got " + std::to_string(in_) + " -> " + std::to_string(out_));
+  check_range("dense", "the input features", in_, 1, kMaxFeatures);
+  check_range("dense", "the output features", out_, 1, kMaxFeatures);
+  check_tensor_size("dense", {in_, out_});
   weight_ = Tensor({out_, in_});
   dweight_ = Tensor({out_, in_});
   if (has_bias_) {

@@ -11,14 +11,14 @@
 #include "layers/pool.h"
 
 #include "backend/ops_pool.h"
+#include "layers/limits.h"
 #include "layers/registry.h"
 
 namespace kiln {
 
 static void check_window(int64_t k, int64_t stride, const char* name) {
-  if (k <= 0 || stride <= 0)
-    throw Error(std::string(name) + ": window and stride must be positive, got " + std::to_string(k) + " and " +
-                std::to_string(stride));
+  check_range(name, "the window", k, 1, kMaxWindow);
+  check_range(name, "the stride", stride, 1, kMaxWindow);
 }
 
 static std::string pool_spec(const char* name, int64_t k, int64_t stride) {

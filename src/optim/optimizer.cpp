@@ -64,7 +64,7 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, int64_t
   check_fields(checked);  // the name among them
   for (const auto& k : optimizer_kinds())
     if (k.name == config.name) return k.make(config, param_count);
-  KILN_CHECK(false, "optimizer '" << config.name << "' passed the check but is not in the table");
+  KILN_UNREACHABLE("optimizer '" << config.name << "' passed the check but is not in the table");
 }
 
 }  // namespace kiln

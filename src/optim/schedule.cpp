@@ -61,7 +61,7 @@ std::unique_ptr<Schedule> make_schedule(const ScheduleConfig& config) {
       if (k.check) k.check(c);
       return std::make_unique<Schedule>(c, k);
     }
-  KILN_CHECK(false, "schedule '" << c.name << "' passed the check but is not in the table");
+  KILN_UNREACHABLE("schedule '" << c.name << "' passed the check but is not in the table");
 }
 
 }  // namespace kiln

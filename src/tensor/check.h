@@ -29,6 +29,15 @@ struct Error : std::runtime_error {
     }                                                      \
   } while (0)
 
+// A path that cannot be reached when the code is right (the end of a table lookup that was
+// checked before); [[noreturn]] so that the compiler knows, at -O0 too, nothing follows.
+#define KILN_UNREACHABLE(msg)                                                      \
+  do {                                                                             \
+    std::ostringstream kiln_check_os_;                                             \
+    kiln_check_os_ << msg;                                                         \
+    ::kiln::check_failed("unreachable", __FILE__, __LINE__, kiln_check_os_.str()); \
+  } while (0)
+
 #define KILN_CHECK(cond, msg)                                                      \
   do {                                                                             \
     if (!(cond)) {                                                                 \

@@ -1,5 +1,8 @@
 #include "train/setup.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 
 #include "data/formats.h"
@@ -94,6 +97,31 @@ Model build_model_for(const Experiment& e, const Shape& input) {
     return build_model(input, e.layers, e.seed);
   } catch (const Error& err) {
     throw Error(e.source + ": [model] " + err.what());
+  }
+}
+
+void check_memory(const Model& model, int64_t batch_size) {
+  const double bytes_per = static_cast<double>(sizeof(Real));
+  double per_sample = static_cast<double>(model.input_shape().numel()), largest = 0;
+  std::string largest_spec;
+  for (const auto& row : model.summary()) {
+    const double n = static_cast<double>(row.output.numel());
+    per_sample += n;
+    if (n > largest) largest = n, largest_spec = row.spec;
+  }
+  // Each layer's output and its gradient, for the whole batch; the parameters four times over
+  // (values, gradients, two moments).
+  const double need = 2 * per_sample * bytes_per * static_cast<double>(batch_size) +
+                      4 * static_cast<double>(model.param_count()) * bytes_per;
+  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  if (have > 0 && need > have) {
+    char b[512];
+    std::snprintf(b, sizeof b,
+                  "a batch of %lld needs about %.1f GB for its activations and gradients, more than this machine's %.1f "
+                  "GB; the largest is layer '%s' (%.2f GB a batch): lower train.batch_size or the layer's size",
+                  static_cast<long long>(batch_size), need / 1e9, have / 1e9, largest_spec.c_str(),
+                  2 * largest * bytes_per * static_cast<double>(batch_size) / 1e9);
+    throw Error(b);
   }
 }
 

@@ -32,6 +32,10 @@ Shape sample_shape_of(const Experiment& e);
 // Builds [model] layers for the given per-sample input shape; errors name the experiment file.
 Model build_model_for(const Experiment& e, const Shape& input);
 
+// Refuses, before anything is allocated, a batch whose activations and their gradients would
+// not fit this machine's memory, naming the largest layer and train.batch_size.
+void check_memory(const Model& model, int64_t batch_size);
+
 // The model's preprocessing from the data it is trained on, and back.
 Preprocessing preprocessing_of(const Data& data, const std::string& dataset);
 Normalization normalization_of(const Preprocessing& p);

@@ -1,9 +1,12 @@
 #include "train/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace kiln {
 
@@ -25,6 +28,46 @@ std::string format_duration(double s) {
   return buf;
 }
 
+int terminal_columns() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* c = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    const long v = std::strtol(c, &end, 10);
+    if (end != c && *end == '\0' && v > 0 && v < 100000) return static_cast<int>(v);
+  }
+  return 80;
+}
+
+std::string progress_line(const std::string& label, int64_t done, int64_t total, const std::string& extra,
+                          const std::string& eta, int columns) {
+  total = total > 0 ? total : 1;
+  const std::string count = std::to_string(done) + "/" + std::to_string(total);
+  const std::string tail = eta.empty() ? "" : "  ETA " + eta;
+  // Fixed parts: "label " + "[bar] " + count + "  " + extra + tail; the terminal's last column
+  // is left free (writing it makes some terminals wrap at once).
+  const int budget = std::max(columns - 1, 1);
+  auto fixed = [&](bool with_tail) {
+    return static_cast<int>(label.size() + 1 + count.size() + (extra.empty() ? 0 : 2 + extra.size()) +
+                            (with_tail ? tail.size() : 0));
+  };
+  const bool with_tail = fixed(true) + 3 + 8 <= budget;  // keep the ETA only beside a usable bar
+  int width = std::min(24, budget - fixed(with_tail) - 3);
+  std::string line = label + " ";
+  if (width >= 8) {
+    const int filled = static_cast<int>(width * std::min(done, total) / total);
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < width) bar += '>';
+    bar.resize(static_cast<size_t>(width), ' ');
+    line += "[" + bar + "] ";
+  }
+  line += count;
+  if (!extra.empty()) line += "  " + extra;
+  if (with_tail) line += tail;
+  if (static_cast<int>(line.size()) > budget) line.resize(static_cast<size_t>(budget));
+  return line;
+}
+
 std::string format_rate(double r) {
   char buf[32];
   if (r >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", r / 1e6);
@@ -41,13 +84,9 @@ void Progress::update(int64_t done, const std::string& extra) {
   if (tty_) {
     if (done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
-    constexpr int width = 24;
-    const int filled = static_cast<int>(width * done / total_);
-    std::string bar(static_cast<size_t>(filled), '=');
-    if (filled < width) bar += '>';
-    bar.resize(width, ' ');
-    std::fprintf(stderr, "\r\033[K%s [%s] %lld/%lld  %s  ETA %s", label_.c_str(), bar.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total_), extra.c_str(), format_duration(eta).c_str());
+    // Asked each draw: the user may resize the window during a long epoch.
+    const std::string line = progress_line(label_, done, total_, extra, format_duration(eta), terminal_columns());
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
     drawn_ = true;
   } else {
     const int decile = static_cast<int>(10 * done / total_);

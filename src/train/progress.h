@@ -24,6 +24,14 @@ class Progress {
   bool drawn_ = false;
 };
 
+// The bar's line for a terminal `columns` wide, never wider (so it never wraps, which would
+// defeat the \r redraw): the bar shrinks first (to 8 cells, then goes), then the ETA, then
+// the text after the bar is cut.
+std::string progress_line(const std::string& label, int64_t done, int64_t total, const std::string& extra,
+                          const std::string& eta, int columns);
+// Columns of the terminal on stderr (TIOCGWINSZ), else $COLUMNS, else 80.
+int terminal_columns();
+
 std::string format_duration(double seconds);  // "1:05", "1:02:03"
 std::string format_rate(double per_second);   // "12.3k"
 

@@ -84,9 +84,9 @@ std::vector<std::string> page_errors(const std::string& log) {
 TEST_F(Browser, LoadsCleanlyAndTheDomIsComplete) {
   ASSERT_EQ(chromium("dom", "--enable-logging=stderr --v=0 --dump-dom"), 0) << slurp(dir_ + "/dom.err");
   const std::string dom = slurp(dir_ + "/dom.out");
-  for (const char* id : {"curves", "confusion", "per-class", "filters", "mistakes", "correct", "model", "hyperparameters", "manifest"})
+  for (const char* id : {"curves", "dynamics", "confusion", "per-class", "filters", "mistakes", "correct", "model", "hyperparameters", "manifest"})
     EXPECT_NE(dom.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
-  EXPECT_EQ(count(dom, "<svg"), 7u);
+  EXPECT_EQ(count(dom, "<svg"), 9u);  // the 7 figures of the results and the 2 of gradients and weights
   EXPECT_EQ(count(dom, "<image"), 9u + 8u + 8u + 1u);  // mistakes, correct, filters, scale bar
   EXPECT_NE(dom.find("</html>"), std::string::npos);
   const auto errors = page_errors(slurp(dir_ + "/dom.err"));

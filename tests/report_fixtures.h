@@ -66,6 +66,16 @@ inline ReportData sample_report_data(int64_t epochs = 6) {
               {"gap", "[8]", 0, 512, 0},                     {"dense 4", "[4]", 36, 64, 0}};
   d.total_params = 700;
   d.total_flops = 47680;
+  d.grad_norm_layers = {"0 conv", "2.0 conv", "4 dense"};
+  for (const auto& b : d.batches)
+    d.grad_norms.push_back({b.step, b.epoch, {0.5 * std::exp(-b.epoch), 0.05 * std::exp(-0.5 * b.epoch), 2.0 / (1 + b.epoch)}});
+  for (int64_t e = 1; e <= epochs; ++e)
+    for (const std::string& layer : d.grad_norm_layers) {
+      const double spread = 0.1 * static_cast<double>(e);
+      WeightHistogram h{e, layer, -spread, spread, {}};
+      for (int b = 0; b < 10; ++b) h.counts.push_back(10 - std::abs(2 * b - 9) / 2);
+      d.histograms.push_back(h);
+    }
   return d;
 }
 

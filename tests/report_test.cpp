@@ -14,6 +14,7 @@
 #include "png_decode.h"
 #include "report/base64.h"
 #include "report/chart.h"
+#include "report/dynamics.h"
 #include "report/figures.h"
 #include "report/font.h"
 #include "report/html.h"
@@ -120,8 +121,8 @@ void check_figure(const std::string& dir, const std::string& name) {
   EXPECT_GE(k.colours, 3u) << path;
 }
 
-const char* kFigures[] = {"loss", "accuracy", "lr", "confusion", "filters", "mistakes", "correct"};
-const char* kSections[] = {"curves", "epochs", "confusion", "per-class", "filters", "mistakes", "correct", "model", "hyperparameters", "manifest"};
+const char* kFigures[] = {"loss", "accuracy", "lr", "gradnorms", "histograms", "confusion", "filters", "mistakes", "correct"};
+const char* kSections[] = {"curves", "dynamics", "epochs", "confusion", "per-class", "filters", "mistakes", "correct", "model", "hyperparameters", "manifest"};
 
 class Report : public ::testing::Test {
  protected:
@@ -398,6 +399,32 @@ TEST_F(Report, EverySectionFigureAndNumberIsThere) {
   EXPECT_EQ(layers.back()[4], "47,680");
 }
 
+// The gradient-norm chart holds log10 of each layer's norms; the histogram chart the first and
+// last epoch of each layer as shares that add up to 1, and says what it leaves out.
+TEST(ReportPieces, DynamicsChartsHoldTheRecordedNumbers) {
+  const ReportData d = kiln::testing::sample_report_data(3);
+  const report::Chart g = report::grad_norm_chart(d);
+  ASSERT_EQ(g.series.size(), 3u);
+  ASSERT_EQ(g.series[2].y.size(), d.grad_norms.size());
+  EXPECT_EQ(g.series[2].name, "4 dense");
+  EXPECT_NEAR(g.series[2].y[5], std::log10(d.grad_norms[5].norms[2]), 1e-12);
+  EXPECT_DOUBLE_EQ(g.series[2].x[5], d.grad_norms[5].epoch);
+  std::string note;
+  const report::Chart h = report::histogram_chart(d, 2, &note);
+  ASSERT_EQ(h.series.size(), 4u) << "2 layers x (first, last epoch)";
+  EXPECT_EQ(h.series[0].name, "0 conv, epoch 1");
+  EXPECT_TRUE(h.series[0].dashed);
+  EXPECT_EQ(h.series[1].name, "0 conv, epoch 3");
+  double sum = 0;
+  for (double y : h.series[1].y) sum += y;
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  EXPECT_NEAR(h.series[1].x.front(), -0.3 + 0.03, 1e-12) << "the first bin's centre";
+  EXPECT_EQ(note, "2 of 3 layers, after epoch 1 (dashed) and epoch 3; every layer and epoch is in histograms.csv");
+  ReportData none;
+  report::histogram_chart(none, 6, &note);
+  EXPECT_EQ(note, "no weight histograms were recorded");
+}
+
 // Nothing at all: every section still there, saying so, and every figure a readable PNG.
 TEST_F(Report, EmptyDataSaysNoData) {
   ReportData d;
@@ -529,6 +556,8 @@ TEST_F(Report, ShortRealRunMatchesItsMetrics) {
   check_embedded_pngs(html);
   EXPECT_NE(html.find("conv 4 3x3 pad=1"), std::string::npos);
   EXPECT_NE(html.find("4 of 4 conv filters"), std::string::npos);
+  EXPECT_NE(html.find("2 of 2 layers, after epoch 1 (dashed) and epoch 2."), std::string::npos) << "histograms.csv was read";
+  EXPECT_NE(html.find("0 conv"), std::string::npos) << "a gradient-norm legend names the layers";
 }
 
 // ---- sweeps --------------------------------------------------------------------------------

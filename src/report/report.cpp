@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "report/chart.h"
+#include "report/dynamics.h"
 #include "report/figures.h"
 #include "report/html.h"
 #include "report/report_html.h"
@@ -120,6 +121,22 @@ std::string curves_section(const ReportData& d, const std::string& dir) {
   }
   h += figure_html(dir, "lr", chart_scene(lr), "The learning rate the optimizer used, as set by the schedule.");
   return section("curves", "Training curves", h);
+}
+
+constexpr int kMaxHistogramLayers = 6;
+
+std::string dynamics_section(const ReportData& d, const std::string& dir) {
+  std::string h = explain(
+      "How each layer learned. The gradient norm is the size of the step the loss asks of the layer's parameters: "
+      "norms that shrink to nothing in the first layers mean they have stopped learning (vanishing gradients), spikes "
+      "mean unstable steps (a lower learning rate or train.clip_grad_norm helps). The histograms show where the weights "
+      "went: a layer whose histogram did not move learned little; one that spread far may need weight decay.");
+  h += figure_html(dir, "gradnorms", chart_scene(grad_norm_chart(d)),
+                   "log10 of each layer's gradient norm at the logged batches (gradnorms.csv).");
+  std::string note;
+  const Chart hist = histogram_chart(d, kMaxHistogramLayers, &note);
+  h += figure_html(dir, "histograms", chart_scene(hist), escape("Weight histograms: " + note + "."));
+  return section("dynamics", "Gradients and weights", h);
 }
 
 std::string epochs_section(const ReportData& d) {
@@ -256,12 +273,13 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   h += "<header>\n<h1>" + escape(title) + "</h1>\n<p class=\"sub\">kiln training report</p>\n" + summary_html(d) + "</header>\n";
   h += "<nav>";
   const std::pair<const char*, const char*> toc[] = {
-      {"curves", "Curves"},         {"epochs", "Epochs"},           {"confusion", "Confusion"}, {"per-class", "Per class"},
+      {"curves", "Curves"},         {"dynamics", "Gradients"},      {"epochs", "Epochs"},           {"confusion", "Confusion"}, {"per-class", "Per class"},
       {"filters", "Filters"},       {"mistakes", "Mistakes"},       {"correct", "Correct"},     {"model", "Model"},
       {"hyperparameters", "Hyper-parameters"}, {"manifest", "Manifest"}};
   for (const auto& [id, name] : toc) h += std::string("<a href=\"#") + id + "\">" + name + "</a>";
   h += "</nav>\n<main>\n";
   h += curves_section(d, dir);
+  h += dynamics_section(d, dir);
   h += epochs_section(d);
   h += confusion_section(d, dir);
   h += per_class_section(d);

@@ -36,6 +36,8 @@ std::string write_run_report(const std::string& dir, const Model& model, const D
   if (std::filesystem::exists(dir + "/manifest.toml")) r.manifest = read_key_values(dir + "/manifest.toml");
   if (std::filesystem::exists(dir + "/metrics.csv")) r.epochs = read_epoch_csv(dir + "/metrics.csv");
   if (std::filesystem::exists(dir + "/batches.csv")) r.batches = read_batch_csv(dir + "/batches.csv");
+  if (std::filesystem::exists(dir + "/gradnorms.csv")) read_grad_norm_csv(dir + "/gradnorms.csv", r.grad_norm_layers, r.grad_norms);
+  if (std::filesystem::exists(dir + "/histograms.csv")) r.histograms = read_histogram_csv(dir + "/histograms.csv");
   KILN_REQUIRE(ev.predicted.size() == static_cast<size_t>(test.size()), "the report needs an evaluation with predictions");
   r.class_names = test.class_names;
   r.confusion = ev.confusion;

@@ -299,13 +299,24 @@ void apply_override(toml::value& root, const std::string& text) {
   if (eq == std::string::npos || eq == 0) throw Error("--set '" + text + "': expected KEY=VALUE, e.g. optimizer.lr=0.01");
   std::string key = text.substr(0, eq), val = text.substr(eq + 1);
   toml::value parsed;
+  // A bare word (--set data.dataset=mnist) is a string. It is parsed as a quoted one rather than
+  // built, so that it too carries its source ("--set KEY=VALUE") for the errors that name it.
+  auto as_string = [&] {
+    std::string quoted = "\"";
+    for (char c : val) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) continue;  // control characters cannot be in a TOML string
+      quoted += c;
+    }
+    return toml::find(parse_toml("v = " + quoted + "\"", "--set " + text), "v");
+  };
   try {
     parsed = toml::find(parse_toml("v = " + val, "--set " + text), "v");
   } catch (const Error& e) {
     if (std::string(e.what()).find("nested more than") != std::string::npos) throw;
-    parsed = toml::value(val);  // a bare word: a string
+    parsed = as_string();
   } catch (const std::exception&) {
-    parsed = toml::value(val);
+    parsed = as_string();
   }
   toml::value* node = &root;
   std::string rest = key;

@@ -9,6 +9,7 @@
 
 #include "report/sweep.h"
 #include "config/toml_fields.h"
+#include "tensor/files.h"
 #include "train/run_folder.h"
 
 namespace fs = std::filesystem;
@@ -68,12 +69,7 @@ void add_grid(std::vector<Variant>& variants, const std::vector<std::pair<std::s
 SweepPlan plan_sweep(const std::string& file, const std::vector<std::string>& vary, const std::vector<std::string>& overrides) {
   SweepPlan plan;
   plan.base_overrides = overrides;
-  toml::value root;
-  try {
-    root = toml::parse(file);
-  } catch (const std::exception& ex) {
-    throw Error(ex.what());
-  }
+  const toml::value root = parse_toml(read_file(file, "sweep file"), file);
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;
   if (root.is_table() && root.as_table().count("sweep")) {
     const auto& sw = toml::find(root, "sweep");

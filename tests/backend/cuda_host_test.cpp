@@ -4,6 +4,9 @@
 // kernels that loop over it, and the allocator's size classes.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <variant>
 
 #include "backend/cpu/conv.h"
@@ -18,6 +21,7 @@
 #ifdef KILN_WITH_CUDA
 #include "backend/cuda/allocator.h"
 #include "backend/cuda/conv_plan.h"
+#include "backend/cuda/cublas_library.h"
 #include "backend/cuda/element.h"
 #endif
 
@@ -264,3 +268,17 @@ TEST(BackendCudaHost, AllocatorSizeClasses) {
 #endif
 
 }  // namespace
+
+#ifdef KILN_WITH_CUDA
+// cuBLAS is opened at run time, not linked: every entry point the backend calls is found in
+// the toolkit's library (no GPU needed to open it), and the binary does not load it at start.
+TEST(CudaHost, CublasOpensAtRunTimeWithEveryEntryPoint) {
+  std::ifstream maps("/proc/self/maps");
+  const std::string before((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(before.find("libcublasLt"), std::string::npos) << "cuBLAS was loaded before first use";
+  const cuda::CublasLibrary& l = cuda::cublas();
+  EXPECT_TRUE(l.create && l.set_stream && l.set_workspace && l.set_math_mode && l.get_version && l.sgemm &&
+              l.sgemm_strided_batched);
+  EXPECT_EQ(&cuda::cublas(), &l) << "opened once";
+}
+#endif

@@ -23,6 +23,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/allocator.h"
 #include "backend/cuda/check.h"
+#include "backend/cuda/cublas_library.h"
 #include "backend/cuda/conv_plan.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/gemm.h"
@@ -97,12 +98,12 @@ class CudaBackend final : public Backend {
                   "; this build has kernels for CMAKE_CUDA_ARCHITECTURES (90 by default): reconfigure with the GPU's");
     }
     KILN_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    KILN_CUBLAS(cublasCreate(&blas_));
-    KILN_CUBLAS(cublasSetStream(blas_, stream_));
+    KILN_CUBLAS(cuda::cublas().create(&blas_));
+    KILN_CUBLAS(cuda::cublas().set_stream(blas_, stream_));
     // cuBLAS's workspace from the caching allocator, so that GEMMs allocate nothing while a
     // graph is captured (32 MiB, NVIDIA's advice for Hopper).
     constexpr size_t kBlasWorkspace = size_t{32} << 20;
-    KILN_CUBLAS(cublasSetWorkspace(blas_, alloc_.allocate(kBlasWorkspace), kBlasWorkspace));
+    KILN_CUBLAS(cuda::cublas().set_workspace(blas_, alloc_.allocate(kBlasWorkspace), kBlasWorkspace));
     set_tf32(cuda::env_flag("KILN_CUDA_TF32"));
     const int64_t default_ws = std::min<int64_t>(int64_t{1} << 30, static_cast<int64_t>(prop_.totalGlobalMem / 16));
     conv_budget_ = env_int("KILN_CUDA_CONV_WORKSPACE_MB", default_ws >> 20) << 20;
@@ -121,7 +122,7 @@ class CudaBackend final : public Backend {
     int runtime = 0, driver = 0, blas = 0;
     (void)cudaRuntimeGetVersion(&runtime);
     (void)cudaDriverGetVersion(&driver);
-    (void)cublasGetVersion(blas_, &blas);
+    (void)cuda::cublas().get_version(blas_, &blas);
     auto ver = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
     const cuda::MemoryStats m = alloc_.stats();
     char b[512];
@@ -329,7 +330,7 @@ class CudaBackend final : public Backend {
     alloc_.empty_cache();
   }
   bool set_tf32(bool on) {
-    KILN_CUBLAS(cublasSetMathMode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    KILN_CUBLAS(cuda::cublas().set_math_mode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     std::swap(tf32_, on);
     return on;
   }

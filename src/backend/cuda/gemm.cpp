@@ -1,6 +1,7 @@
 #include "backend/cuda/gemm.h"
 
 #include "backend/cuda/check.h"
+#include "backend/cuda/cublas_library.h"
 #include "backend/cuda/kernels.h"
 
 namespace kiln::cuda {
@@ -18,9 +19,9 @@ void run_gemm(cublasHandle_t h, cudaStream_t s, const BlasGemm& g, float alpha, 
   }
   const cublasOperation_t ta = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (g.batch == 1)
-    KILN_CUBLAS(cublasSgemm_64(h, ta, tb, g.m, g.n, g.k, &alpha, g.A, g.lda, g.B, g.ldb, &beta, g.C, g.ldc));
+    KILN_CUBLAS(cublas().sgemm(h, ta, tb, g.m, g.n, g.k, &alpha, g.A, g.lda, g.B, g.ldb, &beta, g.C, g.ldc));
   else
-    KILN_CUBLAS(cublasSgemmStridedBatched_64(h, ta, tb, g.m, g.n, g.k, &alpha, g.A, g.lda, g.stride_a, g.B, g.ldb,
+    KILN_CUBLAS(cublas().sgemm_strided_batched(h, ta, tb, g.m, g.n, g.k, &alpha, g.A, g.lda, g.stride_a, g.B, g.ldb,
                                              g.stride_b, &beta, g.C, g.ldc, g.stride_c, g.batch));
 }
 

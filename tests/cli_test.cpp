@@ -38,6 +38,7 @@ class Cli : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "empty");
     std::ofstream(dir_ / "typo.toml") << "name = \"x\"\n[model]\nlayers = [\"conv 8 3x3\", \"rleu\", \"dense 10\"]\n";
+    std::ofstream(dir_ / "good.toml") << "name = \"good\"\n[model]\nlayers = [\"dense 10\"]\n";
     std::ofstream(dir_ / "broken.toml") << "name = \"x\"\n[model\n";
     ::mkfifo((dir_ / "fifo.toml").c_str(), 0600);
   }
@@ -77,6 +78,17 @@ TEST_F(Cli, EveryCommandAnswersHelp) {
   EXPECT_NE(kiln("help layers").out.find("conv"), std::string::npos);
 }
 
+// An option before the file takes its one value and leaves the file alone (CLI11 options bound
+// to a list took every argument after them: `--set K=V FILE` read FILE as a second --set).
+TEST_F(Cli, OptionsBeforeTheFileLeaveItToTheFile) {
+  for (const char* args : {"summary --set train.epochs=2 good.toml", "summary --set train.epochs=2 --set train.batch_size=8 good.toml",
+                           "summary good.toml --set train.epochs=2"}) {
+    const Outcome o = kiln(args);
+    EXPECT_EQ(o.status, 0) << args << ": " << o.err;
+    EXPECT_NE(o.out.find("good (good.toml)"), std::string::npos) << args << ": " << o.out;
+  }
+}
+
 TEST_F(Cli, BadInputIsNamedNeverACrash) {
   struct Case {
     std::string args;
@@ -111,6 +123,11 @@ TEST_F(Cli, BadInputIsNamedNeverACrash) {
       {"sweep nofile.toml", 1, "nofile.toml: cannot open sweep file"},
       {"sweep broken.toml", 1, "broken.toml"},
       {"help nosuch", 2, "topics: keys, layers"},
+      {"summary --threads 2 good.toml", 2, "unknown option '--threads'"},
+      {"summary good.toml extra", 2, "expected at most 1 FILE, got 2"},
+      {"eval --threads 100000 x", 2, "[0, 1024]"},
+      {"train --set data.augment.crop_pad=2e62", 1, "--set data.augment.crop_pad=2e62: key 'data.augment': unknown key"},
+      {"train --set data.crop_pad=2e62", 1, "expected an integer"},
   };
   // Each start costs most of a second where kiln links the CUDA libraries: run them side by side.
   std::vector<std::future<Outcome>> runs;

@@ -47,15 +47,16 @@ void build(const CommandSpec& spec, Built& b) {
   b.values.resize(spec.options.size());
   b.flags.assign(spec.options.size(), false);
   if (!spec.positional.empty())
-    b.app.add_option(spec.positional, b.positional, spec.positional_help)->expected(0, std::max(spec.max_positional, 1))->type_name("");
+    b.app.add_option(spec.positional, b.positional, spec.positional_help)->expected(0, 1 << 20)->type_name("");  // counted below, after unknown options (whose value lands here)
   for (size_t i = 0; i < spec.options.size(); ++i) {
     const OptionSpec& o = spec.options[i];
     if (o.value.empty()) {
       b.app.add_flag_callback("--" + o.name, [&b, i] { b.flags[i] = true; }, o.help);
     } else {
-      auto* opt = b.app.add_option("--" + o.name, b.values[i], o.help)->type_name(o.value);
-      if (!o.repeat) opt->expected(1);
-      else opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      // One value per occurrence: `--set K=V FILE` leaves FILE to the positional (an option
+      // bound to a vector would take every argument that follows it).
+      auto* opt = b.app.add_option("--" + o.name, b.values[i], o.help)->type_name(o.value)->expected(1)->allow_extra_args(false);
+      if (o.repeat) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
   }
 }

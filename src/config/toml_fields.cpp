@@ -329,7 +329,9 @@ void apply_override(toml::value& root, const std::string& text) {
       return;
     }
     auto& t = node->as_table();
-    if (!t.count(part)) t[part] = toml::table{};
+    // A table the override creates is parsed too, so that an error about it ("unknown key
+    // 'data.augment'") names the --set rather than the file it was applied to.
+    if (!t.count(part)) t[part] = toml::find(parse_toml("v = {}", "--set " + text), "v");
     node = &t[part];
     if (!node->is_table()) throw Error("--set '" + text + "': '" + part + "' is not a table");
     rest = rest.substr(dot + 1);

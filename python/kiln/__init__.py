@@ -114,7 +114,9 @@ class Model:
         loss, label_smoothing, clip_grad_norm, threads, device, eval_batch_size; set: any
         other experiment keys ({"optimizer.beta2": 0.99}). seed (default: the model's)
         orders the data and keys dropout, as an experiment's seed.
-        Ctrl-C stops at the next batch; the weights are those trained so far.
+        Ctrl-C stops at the next batch; the weights are those trained so far. Each call
+        starts a fresh optimizer and schedule from the current weights. The GIL is released
+        while it trains: other threads run, but must not use this model meanwhile.
         """
         given = dict(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
                      weight_decay=weight_decay, seed=self.seed if seed is None else seed, **settings)
@@ -198,7 +200,7 @@ def gradcheck(layer_or_model, x, y=None):
     if isinstance(layer_or_model, Model):
         if y is None:
             raise ValueError("gradcheck(model, x, y): y, the integer labels, is needed for a model")
-        return layer_or_model._m and _kiln.gradcheck_model(layer_or_model._m, x, y)
+        return _kiln.gradcheck_model(layer_or_model._m, x, y)
     if isinstance(layer_or_model, layers.Layer):
         return layer_or_model._l.gradcheck(x, y)
     raise ValueError(f"gradcheck: expected a kiln.Model or a kiln.layers layer, got {type(layer_or_model).__name__}")

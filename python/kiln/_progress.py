@@ -25,9 +25,11 @@ class ProgressBar:
 
     width = 30
 
-    def __init__(self, verbose=True, stream=None):
+    def __init__(self, verbose=True, stream=None, lines=None):
+        # As `kiln train`: the bar on stderr, the epoch lines on stdout (given a stream: both there).
         self.verbose = verbose
         self.stream = stream or sys.stderr
+        self.lines = lines or stream or sys.stdout
         self.notebook = _in_notebook()
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.handle = None
@@ -58,10 +60,11 @@ class ProgressBar:
             return
         if self.tty and not self.notebook:
             self.stream.write("\r\033[K")
+            self.stream.flush()
         self.handle = None
         val = ""
         if "val_loss" in row:
             val = f"  val loss {row['val_loss']:.4f} acc {100 * row['val_accuracy']:.2f}%"
-        self.stream.write(f"epoch {row['epoch']:3d}/{epochs}  loss {row['loss']:.4f} acc {100 * row['accuracy']:.2f}%"
-                          f"{val}  lr {row['lr']:.3g}  {row['seconds']:.1f}s\n")
-        self.stream.flush()
+        self.lines.write(f"epoch {row['epoch']:3d}/{epochs}  loss {row['loss']:.4f} acc {100 * row['accuracy']:.2f}%"
+                         f"{val}  lr {row['lr']:.3g}  {row['seconds']:.1f}s\n")
+        self.lines.flush()

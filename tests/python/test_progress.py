@@ -30,3 +30,36 @@ def test_a_log_file_gets_epoch_lines_only_and_quiet_gets_nothing():
     quiet = io.StringIO()
     ProgressBar(False, quiet).epoch_done({"epoch": 1, "loss": 0, "accuracy": 0, "lr": 0, "seconds": 0}, 1)
     assert quiet.getvalue() == ""
+
+
+def test_in_jupyter_one_display_is_updated(monkeypatch):
+    # A stand-in for IPython in a notebook kernel: display(..., display_id=True) returns a handle.
+    import sys
+    import types
+
+    shown = []
+
+    class Handle:
+        def update(self, obj, raw):
+            shown.append(("update", obj["text/plain"]))
+
+    def display(obj, raw, display_id):
+        shown.append(("display", obj["text/plain"]))
+        return Handle()
+
+    class ZMQInteractiveShell:
+        pass
+
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: ZMQInteractiveShell()
+    ipython_display = types.ModuleType("IPython.display")
+    ipython_display.display = display
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", ipython_display)
+    out = io.StringIO()
+    bar = ProgressBar(True, out)
+    bar(1, 2, 1, 4, 0.5, 0.25, 10.0)
+    bar(1, 2, 4, 4, 0.4, 0.5, 10.0)
+    assert [kind for kind, _ in shown] == ["display", "update"] and "4/4" in shown[1][1]
+    bar.epoch_done({"epoch": 1, "loss": 0.4, "accuracy": 0.5, "lr": 0.05, "seconds": 1.0}, 2)
+    assert out.getvalue().startswith("epoch   1/2") and "\r" not in out.getvalue()

@@ -106,3 +106,17 @@ def test_bad_input_is_a_value_error_saying_what_was_expected(data, call, words):
     with pytest.raises(ValueError) as e:
         call(net(), data)
     assert words in str(e.value)
+
+
+def test_the_gil_is_released_while_predicting_and_training(data):
+    # Python code in the main thread keeps running while another thread is inside kiln.
+    m = kiln.Model(["conv 16 3x3 pad=1", "relu", "dense 4"], input_shape=(1, 8, 8))
+    x = np.repeat(data.x, 8, axis=0)
+    for work in (lambda: m.predict(x), lambda: m.fit(x, np.repeat(data.y, 8), epochs=1, verbose=False)):
+        t = threading.Thread(target=work)
+        ticks = 0
+        t.start()
+        while t.is_alive():
+            ticks += 1
+        t.join()
+        assert ticks > 1000

@@ -65,3 +65,24 @@ def test_the_kiln_command_trains_the_same_weights_and_reads_fits_files(data, tmp
     out = run_cli("eval", str(tmp_path / "fit.kiln"), "--data", data.dir)
     acc = net.evaluate(data.x_test, data.y_test)["accuracy"]
     assert f"{100 * acc:.2f}%" in out
+
+
+def test_ctrl_c_in_train_saves_a_checkpoint_and_python_gets_its_handler_back(data, tmp_path):
+    import signal
+    import threading
+    import time
+
+    cfg = experiment(data, tmp_path / "exp.toml", epochs=5000)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt, match="checkpoint saved"):
+            kiln.train(cfg, runs_dir=tmp_path / "runs", progress=False)
+    finally:
+        timer.cancel()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert (run_dir / "checkpoint.kiln").exists() and not (run_dir / "weights.kiln").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)

@@ -5,8 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh --test
 jobs=$(nproc)
+# Debian's python3, for which the packages of deps.sh are (a python3 earlier on PATH may lack them).
+python=/usr/bin/python3
+[[ -x $python ]] || python=python3
 
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON -DKILN_BENCH=ON
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON -DKILN_BENCH=ON \
+  -DPython_EXECUTABLE="$python"
 cmake --build build/release -j "$jobs"
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 # Smoke run of the benchmarks: a few iterations, to keep them compiling and running.
@@ -14,7 +18,16 @@ if [[ -x build/release/kiln_bench ]]; then
   build/release/kiln_bench --benchmark_min_time=0.001 --benchmark_filter='BM_Smoke' >/dev/null
 fi
 
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKILN_WERROR=ON -DKILN_SANITIZE=ON
+# The Python module: `pip install .` into a fresh venv, offline (Debian's setuptools, numpy,
+# pytest through --system-site-packages), building the target in the release build above; then
+# its tests against that build's kiln command. Debian's python3 (the packages are for it).
+rm -rf build/venv-test
+"$python" -m venv --system-site-packages build/venv-test
+KILN_BUILD_DIR=build/release build/venv-test/bin/pip install --no-build-isolation --no-index -q .
+(cd build && KILN_CLI="$PWD/release/kiln" venv-test/bin/python -m pytest -q -p no:cacheprovider ../tests/python)
+
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKILN_WERROR=ON -DKILN_SANITIZE=ON \
+  -DKILN_PYTHON=OFF
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:protect_shadow_gap=0 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"

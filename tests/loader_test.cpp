@@ -392,3 +392,35 @@ TEST(Loader, IsDestroyedCleanlyAtAnyPoint) {
     if (k % 3 == 2) l.next(b);         // ... or with batch 1
   }
 }
+
+// Float samples (the Python module's arrays) reach the batch exactly as given, in the same
+// seeded order as 8-bit ones; augmentation is refused for them.
+TEST(Loader, FloatSamplesAreCopiedAsGivenInTheSameOrder) {
+  Dataset bytes;
+  bytes.source = "bytes";
+  bytes.sample = Shape{3};
+  bytes.class_names = {"a", "b"};
+  Dataset floats = bytes;
+  floats.source = "floats";
+  floats.floats = true;
+  for (int i = 0; i < 10; ++i) {
+    bytes.labels.push_back(i % 2);
+    for (int k = 0; k < 3; ++k) {
+      bytes.pixels.push_back(static_cast<uint8_t>(i * 20 + k));
+      floats.values.push_back(static_cast<float>((i * 20 + k) / 255.0));
+    }
+  }
+  floats.labels = bytes.labels;
+  Loader lb(bytes, 4, true, 7, identity_norm(3), Augment{}), lf(floats, 4, true, 7, Normalization{}, Augment{});
+  const auto b = epoch_batches(lb, 2), f = epoch_batches(lf, 2);
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(b, f);
+  floats.values[0] = -3.5f;  // not normalised, not clipped
+  Loader one(floats, 10, false, 0, Normalization{}, Augment{});
+  Batch batch;
+  ASSERT_TRUE(one.next(batch));
+  EXPECT_EQ(batch.x[0], Real(-3.5));
+  Augment flip;
+  flip.hflip = true;
+  EXPECT_THROW(Loader(floats, 4, true, 7, Normalization{}, flip), Error);
+}

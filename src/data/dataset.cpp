@@ -23,10 +23,13 @@ void Dataset::truncate(int64_t n) {
   KILN_CHECK(n >= 0, "truncate to " << n << " samples");
   if (n >= size()) return;
   labels.resize(static_cast<size_t>(n));
-  pixels.resize(static_cast<size_t>(n * sample.numel()));
+  const auto kept = static_cast<size_t>(n * sample.numel());
+  if (floats) values.resize(kept);
+  else pixels.resize(kept);
   // Give the memory back: a run on 5,000 of 60,000 images should not hold all 60,000.
   labels.shrink_to_fit();
   pixels.shrink_to_fit();
+  values.shrink_to_fit();
 }
 
 Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
@@ -34,6 +37,7 @@ Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
     throw Error("validation fraction " + std::to_string(fraction) + " must be between 0 and 1 (exclusive)");
   const int64_t n = train.size();
   const auto n_val = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+  if (train.floats) throw Error(train.source + ": a validation split of float samples: pass the validation set itself");
   if (n_val == 0 || n_val == n)
     throw Error(train.source + ": a validation fraction of " + std::to_string(fraction) + " of " + std::to_string(n) +
                 " samples leaves the " + (n_val == 0 ? "validation" : "training") + " set empty");

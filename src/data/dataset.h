@@ -14,6 +14,10 @@ struct Dataset {
   std::string source;                    // where it was read from, for messages
   Shape sample;                          // per-sample shape (C, H, W)
   std::vector<uint8_t> pixels;           // size() × sample.numel(), sample-major, CHW within
+  // Or float samples, used as they are (never normalised): the Python module's numpy arrays.
+  // Then `pixels` is empty and `floats` is set; the loader copies them into batches.
+  std::vector<float> values;
+  bool floats = false;
   std::vector<int32_t> labels;           // size() values in [0, classes())
   std::vector<std::string> class_names;  // classes() names
 
@@ -23,6 +27,7 @@ struct Dataset {
   // The 8-bit pixels of sample i (C·H·W values, CHW).
   std::vector<uint8_t> sample_pixels(int64_t i) const;
   const uint8_t* sample_data(int64_t i) const { return pixels.data() + i * sample.numel(); }
+  const float* sample_values(int64_t i) const { return values.data() + i * sample.numel(); }
   // Keeps the first n samples (no-op when n ≥ size()).
   void truncate(int64_t n);
 };

@@ -23,6 +23,8 @@ enum Draw : uint64_t { kCropY, kCropX, kFlip, kCutY, kCutX, kDraws };
 // floor(u · n) for u in [0, 1), kept below n against rounding.
 int64_t pick(double u, int64_t n) { return std::min(n - 1, static_cast<int64_t>(u * static_cast<double>(n))); }
 
+int64_t stored(const Dataset& d) { return static_cast<int64_t>(d.floats ? d.values.size() : d.pixels.size()); }
+
 }  // namespace
 
 Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
@@ -36,10 +38,18 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
       augment_(augment) {
   if (batch_size <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size));
   const Shape& s = data.sample;
-  KILN_CHECK(s.rank() >= 1 && s[0] > 0 && static_cast<int64_t>(data.pixels.size()) == n_ * s.numel(),
-             data.source << ": " << data.pixels.size() << " pixel bytes for " << n_ << " samples of " << s.str());
+  KILN_CHECK(s.rank() >= 1 && s[0] > 0 && stored(data) == n_ * s.numel(),
+             data.source << ": " << stored(data) << " values for " << n_ << " samples of " << s.str());
   channels_ = s[0];
   plane_ = s.numel() / channels_;
+  if (data.floats) {
+    // Float samples are used as they are: no table, no normalisation, no augmentation.
+    if (augment.any()) throw Error(data.source + ": augmentation needs 8-bit image samples, not float arrays");
+    full_shape_ = s.batched(std::min(batch_size_, n_));
+    last_shape_ = s.batched(n_ - (batches_ > 0 ? (batches_ - 1) * batch_size_ : 0));
+    worker_ = std::thread([this] { work(); });
+    return;
+  }
   if (static_cast<int64_t>(norm.mean.size()) != channels_ || static_cast<int64_t>(norm.std.size()) != channels_)
     throw Error("normalisation: " + std::to_string(norm.mean.size()) + " means and " + std::to_string(norm.std.size()) +
                 " standard deviations for " + std::to_string(channels_) + " channels");
@@ -181,10 +191,10 @@ void Loader::work() {
 
 bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
   // The loader holds the dataset by reference; catch a caller that changed it underneath.
-  KILN_CHECK(data_.size() == n_ && static_cast<int64_t>(data_.pixels.size()) == n_ * data_.sample.numel(),
+  KILN_CHECK(data_.size() == n_ && stored(data_) == n_ * data_.sample.numel(),
              "the dataset changed while a Loader was reading it (" << n_ << " samples at the start, now "
-                                                                   << data_.size() << " and " << data_.pixels.size()
-                                                                   << " pixel bytes)");
+                                                                   << data_.size() << " and " << stored(data_)
+                                                                   << " values)");
   const auto n = static_cast<int64_t>(b.index.size());
   // Host memory whatever the caller handed in: the worker writes it with plain stores.
   b.x.ensure(n == full_shape_[0] ? full_shape_ : last_shape_, Device::cpu);
@@ -195,8 +205,13 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
     if (j % 16 == 0 && gen_.load(std::memory_order_relaxed) != gen) return false;
     const int64_t i = b.index[static_cast<size_t>(j)];
     b.y[static_cast<size_t>(j)] = data_.labels[static_cast<size_t>(i)];
-    const uint8_t* src = data_.sample_data(i);
     Real* dst = b.x.data() + j * S;
+    if (data_.floats) {
+      const float* v = data_.sample_values(i);
+      std::copy(v, v + S, dst);
+      continue;
+    }
+    const uint8_t* src = data_.sample_data(i);
     if (augment) {
       augment_sample(src, dst, epoch, first + j);
     } else {

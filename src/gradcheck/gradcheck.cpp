@@ -29,12 +29,19 @@ static std::vector<int64_t> sample_indices(int64_t n, int64_t max, uint64_t seed
   return idx;
 }
 
+// Elements whose gradient is this small against the tensor's largest are measured against that
+// fraction of it: their own relative error is round-off, not a statement about the backward pass.
+constexpr double kRelativeFloor = 1e-3;
+
 GradCheckResult check_gradients(const std::function<double()>& loss, const std::vector<GradProbe>& probes,
                                 const GradCheckOptions& opt) {
   GradCheckResult res;
   for (const auto& probe : probes) {
     Tensor v = probe.value;
     check_same_shape(v, probe.analytic, ("gradient check of " + probe.name).c_str());
+    GradCheckResult::PerTensor& mine = res.tensors.emplace_back(GradCheckResult::PerTensor{probe.name, 0, 0});
+    double largest = 0;  // of the tensor's analytic gradient: the scale of its relative errors
+    for (int64_t i = 0; i < probe.analytic.numel(); ++i) largest = std::max(largest, std::abs(static_cast<double>(probe.analytic[i])));
     for (int64_t i : sample_indices(v.numel(), opt.max_elements, opt.seed)) {
       const Real orig = v[i];
       const double g = probe.analytic[i];
@@ -58,6 +65,9 @@ GradCheckResult check_gradients(const std::function<double()>& loss, const std::
         previous = num;
       }
       ++res.checked;
+      const double scale = std::max({std::abs(g), std::abs(best_num), kRelativeFloor * largest});
+      mine.max_error = std::max(mine.max_error, best);
+      mine.max_relative = std::max(mine.max_relative, scale > 0 ? std::abs(g - best_num) / scale : 0.0);
       if (best > 1 && !smooth && !opt.kinks_fail) {
         ++res.not_smooth;
         continue;

@@ -43,6 +43,14 @@ struct GradCheckResult {
   int64_t not_smooth = 0;  // failing elements set aside as kinks (kinks_fail = false only)
   double max_error = 0;  // worst |g - n| / (atol + rtol max(|g|,|n|)); ≤ 1 passes
   std::string worst;     // "weight[17]: analytic 0.12, numeric 0.34"
+  // Per tensor checked, in probe order: the worst error of its elements as above, and the
+  // worst relative error |g - n| / max(|g|, |n|, 1e-3 max|g| of the tensor) at each element's
+  // best step (0 where all are 0).
+  struct PerTensor {
+    std::string name;
+    double max_error = 0, max_relative = 0;
+  };
+  std::vector<PerTensor> tensors;
   std::string report() const;
   bool mostly_kinks() const { return not_smooth * 2 > checked; }  // then the check is no pass
 };

@@ -102,7 +102,11 @@ TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
 }
 
 const EpochRow& TrainLoop::end_epoch() {
-  test_ = evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true);
+  // No test set (the Python module's fit() without one): its loss and accuracy are NaN.
+  const double nan = std::nan("");
+  test_ = data_.test.size() > 0
+              ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true)
+              : Evaluation{nan, nan, {}, {}, {}};
   EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), test_.loss, test_.accuracy, lr_, epoch_train_seconds_};
   if (data_.val.size() > 0) {
     Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false);
@@ -110,7 +114,7 @@ const EpochRow& TrainLoop::end_epoch() {
     row.val_acc = vev.accuracy;
   }
   st_.epochs.push_back(row);
-  if (std::isfinite(row.test_loss)) record_histograms();
+  if (std::isfinite(row.test_loss) || data_.test.size() == 0) record_histograms();
   st_.next_epoch();
   return st_.epochs.back();
 }

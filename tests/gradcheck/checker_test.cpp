@@ -57,3 +57,31 @@ TEST(GradChecker, MostlyKinksIsNoPass) {
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.report().find("too many to conclude"), std::string::npos) << r.report();
 }
+
+TEST(GradChecker, RelativeErrorPerTensor) {
+  // L = Σ θ² over two tensors; a's gradient is right, b's is 1.5 times too large at one element.
+  Tensor a({3}), b({2}), ga({3}), gb({2});
+  for (int64_t i = 0; i < 3; ++i) {
+    a[i] = static_cast<Real>(0.5 + static_cast<double>(i));
+    ga[i] = 2 * a[i];
+  }
+  for (int64_t i = 0; i < 2; ++i) {
+    b[i] = static_cast<Real>(-1 - i);
+    gb[i] = 2 * b[i];
+  }
+  gb[1] *= Real(1.5);  // analytic -9, numeric -6: relative error 3/9
+  auto loss = [&] {
+    double l = 0;
+    for (int64_t i = 0; i < 3; ++i) l += static_cast<double>(a[i]) * a[i];
+    for (int64_t i = 0; i < 2; ++i) l += static_cast<double>(b[i]) * b[i];
+    return l;
+  };
+  const GradCheckResult r = check_gradients(loss, {{"a", a, ga}, {"b", b, gb}});
+  ASSERT_EQ(r.tensors.size(), 2u);
+  EXPECT_EQ(r.tensors[0].name, "a");
+  EXPECT_LT(r.tensors[0].max_relative, 1e-6);
+  EXPECT_LE(r.tensors[0].max_error, 1);
+  EXPECT_EQ(r.tensors[1].name, "b");
+  EXPECT_NEAR(r.tensors[1].max_relative, 1.0 / 3, 1e-6);
+  EXPECT_GT(r.tensors[1].max_error, 1);
+}

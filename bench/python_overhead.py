@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The overhead of the Python module's fit() against `kiln train` on the same net, data and
+settings (configs/mnist_cnn.toml, one epoch on the first N MNIST training images), run side by
+side: CLI, fit, CLI, fit, ... so that the load of the shared machine falls on both alike.
+
+    python3 bench/python_overhead.py [--kiln build/dev/kiln] [--data ../shared/datasets/mnist]
+                                     [--images 20000] [--rounds 3] [--out docs/python-overhead.md]
+
+Training speed is images / the epoch's training seconds, which both measure with the same
+timer of the training loop (metrics.csv's seconds; fit's history), so the ratio is what fit
+adds per batch (the GIL taken back after each batch, the progress callback). fit's wall time
+(array copy in, test-set evaluation) is given beside it.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kiln_run import kiln_train  # noqa: E402
+from machine import cpu_model  # noqa: E402
+from train_mnist import split  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import kiln  # noqa: E402
+
+LAYERS = ["conv 16 5x5 pad=2", "relu", "maxpool 2", "conv 16 5x5 pad=2", "relu", "maxpool 2", "dense 10"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    ap.add_argument("--kiln", default=os.path.join(root, "build", "dev", "kiln"))
+    ap.add_argument("--data", default=os.path.join(root, "..", "shared", "datasets", "mnist"))
+    ap.add_argument("--images", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--out", default="")
+    a = ap.parse_args()
+
+    px, y = split(a.data, "train")
+    px, y = px[: a.images], y[: a.images]
+    test_px, y_test = split(a.data, "t10k")
+    pixels = px.astype(np.float64) / 255.0
+    mean, std = pixels.mean(), pixels.std()
+    x = ((pixels - mean) / std).astype(np.float32)[:, None]
+    x_test = ((test_px[:1000].astype(np.float64) / 255.0 - mean) / std).astype(np.float32)[:, None]
+    y_test = y_test[:1000]
+
+    cli_rates, inproc_rates, fit_rates, fit_walls, loads = [], [], [], [], []
+    with tempfile.TemporaryDirectory() as runs:
+        for r in range(a.rounds):
+            loads.append(os.getloadavg()[0])
+            cmd = [a.kiln, "train", os.path.join(root, "configs", "mnist_cnn.toml"), "--runs", runs,
+                   "--set", f"data.dir={os.path.abspath(a.data)}", "--set", "train.epochs=1",
+                   "--set", f"data.limit_train={a.images}", "--set", "data.limit_test=1000"]
+            _, rows = kiln_train(cmd, cwd=runs)
+            cli_rates.append(a.images / float(rows[0]["seconds"]))
+            # The same trainer inside this Python process (numpy loaded, the module's build).
+            inproc_run = kiln.train(os.path.join(root, "configs", "mnist_cnn.toml"), runs_dir=runs, progress=False,
+                                    set={"data.dir": os.path.abspath(a.data), "train.epochs": 1,
+                                         "data.limit_train": a.images, "data.limit_test": 1000})
+            inproc_rates.append(a.images / kiln.Run(inproc_run).metrics[0]["seconds"])
+            net = kiln.Model(LAYERS, input_shape=(1, 28, 28), seed=1)
+            t0 = time.perf_counter()
+            h = net.fit(x, y, epochs=1, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+                        schedule={"name": "exponential", "decay": 0.88}, validation_data=(x_test, y_test))
+            fit_walls.append(time.perf_counter() - t0)
+            fit_rates.append(a.images / h.history["seconds"][0])
+            print(f"round {r + 1}: kiln train {cli_rates[-1]:.0f} img/s, kiln.train {inproc_rates[-1]:.0f}, "
+                  f"fit {fit_rates[-1]:.0f} img/s "
+                  f"(ratio {fit_rates[-1] / cli_rates[-1]:.3f}), fit wall {fit_walls[-1]:.2f}s, load {loads[-1]:.2f}",
+                  flush=True)
+    ratios = [f / c for f, c in zip(fit_rates, cli_rates)]
+    lines = [
+        "# fit() against `kiln train`",
+        "",
+        f"`bench/python_overhead.py --images {a.images} --rounds {a.rounds}`: the seed MNIST CNN "
+        "(configs/mnist_cnn.toml), one epoch on the first "
+        f"{a.images} MNIST training images, `kiln train` and the Python module's `fit()` in turns, "
+        f"on {cpu_model()} with {os.cpu_count()} cores, shared with other builds (1-minute load average "
+        f"{min(loads):.2f}-{max(loads):.2f} at the rounds' starts).",
+        "",
+        "| round | kiln train img/s | kiln.train (in Python) img/s | fit img/s | fit / kiln train | fit wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, (c, p, f, w) in enumerate(zip(cli_rates, inproc_rates, fit_rates, fit_walls)):
+        lines.append(f"| {i + 1} | {c:.0f} | {p:.0f} | {f:.0f} | {f / c:.3f} | {w:.2f} |")
+    lines += ["", f"fit / kiln train: median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}); "
+              f"best against best (the least disturbed run of each) {max(fit_rates):.0f} / {max(cli_rates):.0f} img/s = "
+              f"{max(fit_rates) / max(cli_rates):.3f}. "
+              "Speed is images over the epoch's training seconds as the training loop times them in both; "
+              "fit's wall time adds copying the arrays in and evaluating the 1,000 validation images.", ""]
+    text = "\n".join(lines)
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()

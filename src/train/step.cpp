@@ -1,5 +1,6 @@
 #include "train/step.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -42,6 +43,11 @@ void TrainStep::set_graphs(bool enabled) {
   if (!enabled) drop_graphs();
 }
 
+void TrainStep::set_comm(Comm* comm) {
+  comm_ = comm && comm->size() > 1 ? comm : nullptr;
+  if (comm_) set_graphs(false);
+}
+
 TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
   const Device device = model_.device();
   const Tensor& x = on_device(batch.x, x_device_, device);
@@ -59,15 +65,43 @@ TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
 
 TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t step, double lr) {
   model_.zero_grad();
-  const Tensor& out = model_.forward(x, Pass{Mode::train, seed_, step});
-  dout_.ensure(out.shape(), out.device());
   Result r;
-  r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
-  model_.backward(dout_);
+  if (!batch.y.empty()) {  // a rank's shard of a short last batch can be empty
+    const Tensor& out = model_.forward(x, Pass{Mode::train, seed_, step});
+    dout_.ensure(out.shape(), out.device());
+    r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
+    model_.backward(dout_);
+    r.correct = count_correct(out, batch);
+  }
+  reduce(batch, r);
   clip_gradients();
   optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
-  r.correct = count_correct(out, batch);
   return r;
+}
+
+// The loss is a mean over the batch, so rank r, holding n_r of the global batch's m samples,
+// computes g_r = (1/n_r) Σ_{i in its shard} ∇ℓ_i. The global batch's gradient is
+//   g = (1/m) Σ_i ∇ℓ_i = Σ_r (n_r/m) g_r,
+// so each rank scales its gradient by n_r/m and the ranks sum: every rank then holds g (the
+// same bits on each, so the same update keeps the replicas identical). The loss and the
+// correct count are summed alike. An empty shard contributes zeros.
+void TrainStep::reduce(const Batch& batch, Result& r) {
+  if (!comm_) return;
+  const auto n = static_cast<int64_t>(batch.y.size());
+  const int64_t m = std::max(batch.global, n);
+  Tensor& g = model_.grads();
+  if (n != m) ops::scale(g, static_cast<Real>(static_cast<double>(n) / static_cast<double>(m)));
+  if (g.device() == Device::cpu) {
+    comm_->sum(g.data(), g.numel());
+  } else {  // through the host until a device-side communicator (NCCL) exists
+    host_grads_ = g.to(Device::cpu);
+    comm_->sum(host_grads_.data(), host_grads_.numel());
+    g.copy_from_host(host_grads_.data());
+  }
+  double sums[2] = {r.loss * static_cast<double>(n), static_cast<double>(r.correct)};
+  comm_->sum(sums, 2);
+  r.loss = m > 0 ? sums[0] / static_cast<double>(m) : 0;
+  r.correct = static_cast<int64_t>(sums[1]);
 }
 
 void TrainStep::clip_gradients() {

@@ -27,6 +27,9 @@ namespace kiln {
 class TrainStep {
  public:
   TrainStep(Model& model, Loss& loss, Optimizer& optimizer, uint64_t seed);
+  ~TrainStep();
+  TrainStep(const TrainStep&) = delete;
+  TrainStep& operator=(const TrainStep&) = delete;
 
   struct Result {
     double loss = 0;      // mean over the batch
@@ -60,7 +63,14 @@ class TrainStep {
   void drop_graphs();
   int64_t count_correct(const Tensor& out, const Batch& batch);
   void reduce(const Batch& batch, Result& r);
+  void start_buckets(int64_t from);
   Comm* comm_ = nullptr;
+  // Buckets of the flat gradient for the sums that overlap backward: [bounds_[k], bounds_[k+1]),
+  // started from the last (which backward finishes first); next_ is the lowest bucket not yet
+  // started. weight_ = n_r / m of this step's shard.
+  std::vector<int64_t> bounds_;
+  size_t next_ = 0;
+  double weight_ = 1;
   Tensor host_grads_;  // the gradient on the host, for devices other than the CPU
 
   Model& model_;

@@ -14,7 +14,10 @@
 
 #include "data/loader.h"
 #include "dist/comm.h"
+#include "loss/loss.h"
 #include "model/build.h"
+#include "optim/optimizer.h"
+#include "train/step.h"
 #include "synthetic_idx.h"
 #include "train/run_folder.h"
 
@@ -83,6 +86,76 @@ TEST(Comm, LocalIsOneRankAndAgreeThrowsItsFailure) {
     EXPECT_STREQ(e.what(), "cannot read /data/x");
   }
 }
+
+namespace {
+
+// Rank 0 of 2 whose partner sent zeros: a sum leaves the buffer as it is. It records each
+// sum started, and whether the first layer's weight gradient was still untouched then (backward
+// had not reached it yet).
+struct RecordingComm final : Comm {
+  const Tensor* first_layer = nullptr;
+  std::vector<std::pair<const float*, int64_t>> started;
+  std::vector<bool> first_layer_pending;
+  int waits = 0;
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  const char* kind() const override { return "recording"; }
+  void sum(float*, int64_t) override {}
+  void sum(double*, int64_t) override {}
+  void start_sum(float* x, int64_t n) override {
+    started.emplace_back(x, n);
+    bool zero = true;
+    for (int64_t i = 0; i < first_layer->numel(); ++i) zero = zero && (*first_layer)[i] == 0;
+    first_layer_pending.push_back(zero);
+  }
+  void start_sum(double*, int64_t) override {}
+  void progress() override {}
+  void wait_sums() override { ++waits; }
+  std::string broadcast(const std::string& s, int) override { return s; }
+  std::vector<std::string> gather(const std::string& s) override { return {s, s}; }
+  [[noreturn]] void abort(int code) override { std::_Exit(code); }
+};
+
+}  // namespace
+
+// The sums overlap backward: a model of two 1 MiB buckets and a bit has its last bucket's sum
+// started while the first layer's gradient is still to come; the buckets cover the gradient
+// once, from its end; the shard's weight n_r/m scales the gradient before it is summed.
+#ifndef KILN_REAL_DOUBLE
+TEST(Comm, GradientBucketsStartDuringBackward) {
+  Model model = build_model(Shape{64}, {"dense 4096", "relu", "dense 80"}, 1);  // 266,240 + 327,760 parameters
+  auto loss = make_loss("softmax_xent");
+  OptimizerConfig oc;
+  auto opt = make_optimizer(oc, model.param_count());
+  RecordingComm comm;
+  comm.first_layer = &model.named_params()[0].grad;
+  Batch b;
+  b.x = Tensor({4, 64}, Device::cpu);
+  for (int64_t i = 0; i < b.x.numel(); ++i) b.x[i] = static_cast<Real>((i % 7) - 3);
+  b.y = {1, 2, 3, 4};
+  b.index = {0, 1, 2, 3};
+  b.global = 8;  // this rank holds half of the global batch
+  TrainStep alone(model, *loss, *opt, 1);
+  alone.run(b, 0, 0);
+  const std::vector<Real> g1(model.grads().data(), model.grads().data() + model.param_count());  // a copy
+  {
+    TrainStep step(model, *loss, *opt, 1);
+    step.set_comm(&comm);
+    step.run(b, 0, 0);
+  }
+  ASSERT_EQ(comm.started.size(), 3u);
+  EXPECT_TRUE(comm.first_layer_pending[0]) << "the last bucket waited for the whole backward";
+  const float* base = model.grads().data();
+  int64_t end = model.param_count();
+  for (const auto& [p, n] : comm.started) {
+    EXPECT_EQ(p + n, base + end);
+    end = p - base;
+  }
+  EXPECT_EQ(end, 0);
+  EXPECT_EQ(comm.waits, 1);
+  for (int64_t i = 0; i < model.param_count(); i += 997) EXPECT_FLOAT_EQ(model.grads()[i], 0.5f * g1[static_cast<size_t>(i)]);
+}
+#endif
 
 #if defined(KILN_TEST_MPIEXEC) && !defined(__SANITIZE_ADDRESS__)
 

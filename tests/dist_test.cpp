@@ -291,7 +291,7 @@ TEST_F(Mpi, ARankThatCannotReadItsDataStopsAll) {
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.rc, 124) << "the job hung\n" << r.out;
   size_t named = 0;
-  for (size_t at = 0; (at = r.out.find("rank 1 of 2: ", at)) != std::string::npos; ++at) ++named;
+  for (size_t at = 0; (at = r.out.find("rank 1 of 2 failed: ", at)) != std::string::npos; ++at) ++named;
   EXPECT_EQ(named, 2u) << "every rank says which rank failed\n" << r.out;
   EXPECT_NE(r.out.find(data_ + "/missing"), std::string::npos) << r.out;
   EXPECT_TRUE(folders(data_ + "/runs").empty());

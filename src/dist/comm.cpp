@@ -45,7 +45,7 @@ void Comm::agree(const std::string& failure) {
   const int root = first;
   const std::string why = broadcast(failure, root);
   if (size() == 1) throw AllRanksError(why);
-  throw AllRanksError("rank " + std::to_string(root) + " of " + std::to_string(size()) + ": " + why);
+  throw AllRanksError("rank " + std::to_string(root) + " of " + std::to_string(size()) + " failed: " + why);
 }
 
 std::string Comm::host_name() {

@@ -297,4 +297,28 @@ TEST_F(Mpi, ARankThatCannotReadItsDataStopsAll) {
   EXPECT_TRUE(folders(data_ + "/runs").empty());
 }
 
+// mpirun -np 2 kiln sweep: the 3 variants spread over the ranks, each trained by one rank
+// alone (its manifest says 1 rank), one comparison of all three written by rank 0.
+TEST_F(Mpi, SweepSpreadsVariantsOverRanks) {
+  const Ran r = sh(mpirun(2) + KILN_TEST_BINARY + " sweep " + data_ + "/tiny.toml --vary optimizer.lr=0.001,0.002,0.005 " +
+                   "--set train.epochs=1 --runs " + data_ + "/runs --no-progress --threads 1");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("(rank 1)"), std::string::npos) << r.out;
+  const std::string sweep = data_ + "/runs/tiny-sweep";
+  int variants = 0;
+  for (const auto& d : folders(sweep)) {
+    if (!fs::is_directory(d) || d.filename() == "figures") continue;
+    ++variants;
+    EXPECT_TRUE(fs::exists(d / "weights.kiln")) << d;
+    EXPECT_NE(read_text_file((d / "manifest.toml").string()).find("ranks = \"1\""), std::string::npos) << d;
+  }
+  EXPECT_EQ(variants, 3);
+  const std::string table = read_text_file(sweep + "/comparison.md");
+  for (const char* lr : {"optimizer.lr=0.001", "optimizer.lr=0.002", "optimizer.lr=0.005"})
+    EXPECT_NE(table.find(lr), std::string::npos) << table;
+  size_t reported = 0;
+  for (size_t at = 0; (at = r.out.find("comparison: ", at)) != std::string::npos; ++at) ++reported;
+  EXPECT_EQ(reported, 1u) << r.out;
+}
+
 #endif

@@ -49,6 +49,9 @@ class Comm {
   virtual std::string broadcast(const std::string& s, int root) = 0;
   // Every rank's s, in rank order, on every rank.
   virtual std::vector<std::string> gather(const std::string& s) = 0;
+  // The deadline of the collectives, in seconds (0: none); returns the one before. A sweep
+  // waits without one for the ranks still training (mpirun still notices a rank that dies).
+  virtual double set_timeout(double seconds) { return seconds; }
   // Ends every rank of the job now (after this rank printed why).
   [[noreturn]] virtual void abort(int code) = 0;
 

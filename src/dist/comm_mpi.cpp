@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include "dist/comm.h"
 
@@ -75,6 +76,7 @@ class MpiComm final : public Comm {
     if (done) pending_.clear();
   }
   void wait_sums() override { wait("the gradient sum"); }
+  double set_timeout(double seconds) override { return std::exchange(timeout_, seconds); }
 
   std::string broadcast(const std::string& s, int root) override {
     int64_t len = static_cast<int64_t>(s.size());
@@ -129,7 +131,7 @@ class MpiComm final : public Comm {
       progress();
       if (pending_.empty()) return;
       const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (waited > timeout_) {
+      if (timeout_ > 0 && waited > timeout_) {
         std::fprintf(stderr,
                      "kiln: rank %d of %d (%s): no answer from the other ranks within %.0f s in %s: a rank died or "
                      "hangs. Ending the job; the run folder keeps its last checkpoint (resume it with 'kiln train "

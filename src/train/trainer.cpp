@@ -272,7 +272,7 @@ std::vector<std::string> changes_between(const Experiment& before, const Experim
 }  // namespace
 
 RunResult train(const Experiment& e, const TrainOptions& options) {
-  Comm& comm = world();
+  Comm& comm = options.comm ? *options.comm : world();
   const TrainOptions opt = options_for(options, comm);
   std::optional<Run> run_;
   comm.together([&] {
@@ -309,7 +309,7 @@ RunResult train(const Experiment& e, const TrainOptions& options) {
 }
 
 RunResult resume(const std::string& dir, const TrainOptions& options, const std::vector<std::string>& overrides) {
-  Comm& comm = world();
+  Comm& comm = options.comm ? *options.comm : world();
   const TrainOptions opt = options_for(options, comm);
   std::optional<Experiment> exp;
   std::vector<std::string> changes;

@@ -279,6 +279,16 @@ TEST_F(Mpi, KilledRankEndsTheJobAndTheRunResumesOnOtherRanks) {
   EXPECT_NEAR(last_test_loss(dirs[0]), last_test_loss(folders(data_ + "/one").at(0)), 0.002);
 }
 
+// A rank that hangs (stopped: alive, so mpirun sees nothing wrong) is caught by the deadline
+// of the other's next sum, which names it as such and ends the job.
+TEST_F(Mpi, AHungRankEndsTheJobAtTheDeadline) {
+  const Ran r = sh("env KILN_TEST_KILL_RANK_AT_STEP=1:5:stop KILN_COMM_TIMEOUT=2 " + train(2, "runs"));
+  EXPECT_NE(r.rc, 0) << r.out;
+  EXPECT_NE(r.rc, 124) << "the job hung\n" << r.out;
+  EXPECT_NE(r.out.find("rank 0 of 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no answer from the other ranks within 2 s"), std::string::npos) << r.out;
+}
+
 // Rank 1 of 2 reads a folder without the data (mpirun's MPMD form gives it its own file):
 // both ranks stop with the file named, and no run folder is made.
 TEST_F(Mpi, ARankThatCannotReadItsDataStopsAll) {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "backend/runtime.h"
 #include "dist/comm.h"
@@ -98,17 +99,20 @@ void print_epoch(const Run& r, const EpochRow& row) {
   std::fflush(stdout);
 }
 
-// For the tests of a killed rank: KILN_TEST_KILL_RANK_AT_STEP="R:S" kills rank R (SIGKILL, as
-// the kernel's out-of-memory killer would) when S steps are done.
-bool kill_hook(int rank, int64_t step) {
-  static const std::pair<int, int64_t> at = [] {
+// For the tests of a killed or hung rank: KILN_TEST_KILL_RANK_AT_STEP="R:S" kills rank R
+// (SIGKILL, as the kernel's out-of-memory killer would) when S steps are done; "R:S:stop"
+// stops it instead (SIGSTOP: alive but silent, which only the collectives' deadline catches).
+int kill_hook(int rank, int64_t step) {
+  static const std::tuple<int, int64_t, int> at = [] {
     const char* v = std::getenv("KILN_TEST_KILL_RANK_AT_STEP");
     int r = -1;
     long long s = -1;
-    if (v && std::sscanf(v, "%d:%lld", &r, &s) != 2) r = -1;
-    return std::pair<int, int64_t>{r, s};
+    char how[8] = {};
+    const int got = v ? std::sscanf(v, "%d:%lld:%7s", &r, &s, how) : 0;
+    if (got < 2) r = -1;
+    return std::tuple<int, int64_t, int>{r, s, std::string(how) == "stop" ? SIGSTOP : SIGKILL};
   }();
-  return at.first == rank && at.second == step;
+  return std::get<0>(at) == rank && std::get<1>(at) == step ? std::get<2>(at) : 0;
 }
 
 // The loop's events for `kiln train`: the progress bar, and the stops (a signal, or the test
@@ -123,7 +127,7 @@ LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& o
   };
   const int64_t stop_at = opt.stop_after_steps;
   ev.stop = [&st, stop_at, rank] {
-    if (kill_hook(rank, st.step)) std::raise(SIGKILL);
+    if (const int sig = kill_hook(rank, st.step)) std::raise(sig);
     return stop_requested() || (stop_at > 0 && st.step == stop_at);
   };
   return ev;

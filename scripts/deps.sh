@@ -3,7 +3,7 @@
 #   --test   also what the test suite needs (Chromium for the report screenshot test)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev zlib1g-dev libtoml11-dev
-      libgtest-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist
+      libgtest-dev libbenchmark-dev libcli11-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist
       python3-dev python3-venv python3-pip python3-setuptools python3-wheel pybind11-dev python3-numpy)
 [[ "${1:-}" == "--test" ]] && pkgs+=(python3-pytest)
 [[ "${1:-}" == "--test" ]] && pkgs+=(chromium)

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "config/default_experiment.h"
+#include "dist/comm.h"
 
 namespace kiln::cli {
 
@@ -35,16 +36,22 @@ TrainOptions train_options(const Args& a) {
 }
 
 int finish(const RunResult& r) {
+  // In a data-parallel run every rank has the same result: rank 0 says it.
+  const Comm* comm = world_if_started();
+  const bool quiet = comm && comm->rank() != 0;
   switch (r.status) {
     case RunResult::Status::completed:
+      if (quiet) return 0;
       if (!r.message.empty()) std::printf("%s\n", r.message.c_str());
       std::printf("done: test accuracy %.2f%%, test loss %.4f\nrun folder: %s\n", 100 * r.test_accuracy, r.test_loss,
                   r.run_dir.c_str());
       return 0;
     case RunResult::Status::interrupted:
+      if (quiet) return 130;
       std::fprintf(stderr, "%s\n", r.message.c_str());
       return 130;
     case RunResult::Status::diverged:
+      if (quiet) return 1;
       std::fprintf(stderr, "kiln train: error: %s\n", r.message.c_str());
       return 1;
   }

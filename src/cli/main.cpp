@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "dist/comm.h"
 #include "tensor/check.h"
 #include "tensor/suggest.h"
 
@@ -69,6 +70,20 @@ int main(int argc, char** argv) {
                  usage().c_str());
     return 2;
   }
+  // With several ranks (mpirun), an error on one rank after the start (which the ranks agree
+  // on: AllRanksError) must end the others, or they would wait for it in their next sum.
+  auto fail = [&](int code, const char* kind, const char* what, bool all_ranks) {
+    kiln::Comm* comm = kiln::world_if_started();
+    std::string where;
+    if (comm) where = " on rank " + std::to_string(comm->rank()) + " of " + std::to_string(comm->size()) + " (" +
+                      kiln::Comm::host_name() + ")";
+    std::fprintf(stderr, "kiln %s: %s%s: %s\n", name.c_str(), kind, where.c_str(), what);
+    if (comm && !all_ranks) {
+      std::fprintf(stderr, "kiln %s: ending the other ranks\n", name.c_str());
+      comm->abort(code);
+    }
+    return code;
+  };
   try {
     return cmd->run(parse_command(cmd->spec, args));
   } catch (const HelpShown&) {
@@ -76,18 +91,16 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "kiln %s: %s\n(see 'kiln %s --help')\n", name.c_str(), e.what(), name.c_str());
     return 2;
+  } catch (const kiln::AllRanksError& e) {
+    return fail(1, "error", e.what(), true);
   } catch (const kiln::Error& e) {
-    std::fprintf(stderr, "kiln %s: error: %s\n", name.c_str(), e.what());
-    return 1;
+    return fail(1, "error", e.what(), false);
   } catch (const std::filesystem::filesystem_error& e) {
     // Paths come from the user: a symlink loop, a permission, a name too long.
-    std::fprintf(stderr, "kiln %s: error: %s\n", name.c_str(), e.what());
-    return 1;
+    return fail(1, "error", e.what(), false);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "kiln %s: error: out of memory\n", name.c_str());
-    return 1;
+    return fail(1, "error", "out of memory", false);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kiln %s: internal error: %s\n", name.c_str(), e.what());
-    return 3;
+    return fail(3, "internal error", e.what(), false);
   }
 }

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "dist/comm.h"
 #include "train/sweep.h"
 
 namespace kiln::cli {
@@ -14,6 +15,7 @@ int run(const Args& a) {
   std::printf("sweep '%s': %zu variants of %s\n", plan.name.c_str(), plan.variants.size(), plan.experiment.c_str());
   std::string dir;
   std::string table = run_sweep(plan, opt, &dir);
+  if (const Comm* comm = world_if_started(); comm && comm->rank() != 0) return 0;  // rank 0 reports
   std::printf("\n%s\ncomparison: %s/comparison.html\n", table.c_str(), dir.c_str());
   return 0;
 }

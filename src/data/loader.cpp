@@ -28,14 +28,17 @@ int64_t stored(const Dataset& d) { return static_cast<int64_t>(d.floats ? d.valu
 }  // namespace
 
 Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
-               const Augment& augment)
+               const Augment& augment, Shard shard)
     : data_(data),
       n_(data.size()),
       batch_size_(batch_size),
       batches_(batch_size > 0 ? (data.size() + batch_size - 1) / batch_size : 0),
       shuffle_(shuffle),
       seed_(seed),
-      augment_(augment) {
+      augment_(augment),
+      shard_(shard) {
+  if (shard.ranks < 1 || shard.rank < 0 || shard.rank >= shard.ranks)
+    throw Error("loader shard: rank " + std::to_string(shard.rank) + " of " + std::to_string(shard.ranks));
   if (batch_size <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size));
   const Shape& s = data.sample;
   KILN_CHECK(s.rank() >= 1 && s[0] > 0 && stored(data) == n_ * s.numel(),
@@ -71,8 +74,6 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
     height_ = s[1];
     width_ = s[2];
   }
-  full_shape_ = s.batched(std::min(batch_size_, n_));
-  last_shape_ = s.batched(n_ - (batches_ > 0 ? (batches_ - 1) * batch_size_ : 0));
   worker_ = std::thread([this] { work(); });
 }
 
@@ -166,7 +167,9 @@ void Loader::work() {
     job_ = -1;
     // Copy the batch's indices while holding the lock: start_epoch may rewrite order_ as soon
     // as it is released.
-    const int64_t first = b * batch_size_, last = std::min(n_, first + batch_size_);
+    const int64_t start = b * batch_size_, m = std::min(n_, start + batch_size_) - start;
+    const int64_t first = start + m * shard_.rank / shard_.ranks, last = start + m * (shard_.rank + 1) / shard_.ranks;
+    buf_.global = m;
     std::exception_ptr err;
     try {
       buf_.index.assign(order_.begin() + first, order_.begin() + last);
@@ -197,7 +200,7 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
                                                                    << " values)");
   const auto n = static_cast<int64_t>(b.index.size());
   // Host memory whatever the caller handed in: the worker writes it with plain stores.
-  b.x.ensure(n == full_shape_[0] ? full_shape_ : last_shape_, Device::cpu);
+  b.x.ensure(data_.sample.batched(n), Device::cpu);
   b.y.resize(static_cast<size_t>(n));
   const int64_t S = channels_ * plane_;
   const bool augment = augment_.any();

@@ -35,14 +35,25 @@ struct Batch {
   Tensor x;                    // (n, C, H, W), normalised floats
   std::vector<int32_t> y;      // n labels
   std::vector<int64_t> index;  // n indices into the dataset
+  int64_t global = 0;          // samples in the global batch this one is a shard of (n for one rank)
+};
+
+// Data-parallel reading: of each global batch of m samples (positions [p, p + m) of the
+// epoch's order), rank r of `ranks` takes positions [p + m·r/ranks, p + m·(r+1)/ranks). The
+// order and every augmentation draw stay functions of (seed, epoch, position), so N ranks see
+// together exactly the batches one process sees, whatever N is.
+struct Shard {
+  int rank = 0, ranks = 1;
 };
 
 class Loader {
  public:
   // shuffle: a new seeded permutation each epoch; otherwise dataset order. The last batch of
-  // an epoch may be smaller than batch_size.
+  // an epoch may be smaller than batch_size. batch_size is the global batch: with a shard,
+  // next() returns this rank's part of it (possibly empty when the batch has fewer samples
+  // than there are ranks).
   Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
-         const Augment& augment);
+         const Augment& augment, Shard shard = {});
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -75,9 +86,9 @@ class Loader {
   const bool shuffle_;
   const uint64_t seed_;
   const Augment augment_;
+  const Shard shard_;
   int64_t channels_ = 0, plane_ = 0, height_ = 0, width_ = 0;
   std::vector<Real> lut_;          // (C, 256): the normalised value of every pixel value
-  Shape full_shape_, last_shape_;  // x of a full batch, and of the epoch's last (maybe short) one
 
   // Shared between the caller and the worker, guarded by mu_.
   std::mutex mu_;

@@ -77,6 +77,7 @@ void Sequential::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Te
       gin = &grads_[i];
     }
     layers_[i]->backward(in, out, *g, gin);
+    if (hook_) hook_(i);
     g = gin;
   }
 }

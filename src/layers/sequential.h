@@ -2,6 +2,7 @@
 // A chain of layers, itself a layer (so residual blocks nest). It keeps the intermediate
 // activations of the last forward for backward, in buffers planned once per batch shape (two
 // of them, used in turn, when the pass says no backward follows).
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -26,6 +27,10 @@ class Sequential : public Layer {
   // Layer i was absorbed by the layer before it (see fuse()): it computes nothing.
   bool fused(size_t i) const { return fused_[i]; }
 
+  // Called after layer i's backward in backward() (its and later layers' parameter gradients
+  // are then final): data-parallel training starts summing them while earlier layers compute.
+  void set_backward_hook(std::function<void(size_t)> hook) { hook_ = std::move(hook); }
+
   std::string spec() const override;  // "a; b; c"
   Shape output_shape(const Shape& in) const override;
   void forward(const Tensor& x, Tensor& y, const Pass& pass) override;
@@ -39,6 +44,7 @@ class Sequential : public Layer {
   std::vector<bool> fused_;    // fused_[i]: layer i is absorbed by layer i - 1
   std::vector<Tensor> acts_;   // acts_[i]: output of layer i (the last computed one writes y)
   std::vector<Tensor> grads_;  // grads_[i]: dL/d(input of layer i), for i > 0
+  std::function<void(size_t)> hook_;
 };
 
 }  // namespace kiln

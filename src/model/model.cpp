@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <iomanip>
@@ -55,7 +56,10 @@ void Model::bind(Device device) {
   named_.clear();
   buffers_.clear();
   int64_t off = 0;
+  layer_start_.assign(net_.size() + 1, total);
   for (auto& f : found) {
+    const auto top = static_cast<size_t>(std::stoll(f.name.substr(0, f.name.find('.'))));
+    for (size_t i = 0; i <= top && i < layer_start_.size(); ++i) layer_start_[i] = std::min(layer_start_[i], off);
     Tensor& v = *f.p.value;
     Tensor view = params_.slice(off, v.shape());
     view.copy_from(v);
@@ -71,6 +75,14 @@ void Model::bind(Device device) {
   }
   device_ = device;
   has_forward_ = false;
+}
+
+void Model::set_backward_hook(std::function<void(int64_t)> hook) {
+  if (!hook) {
+    net_.set_backward_hook(nullptr);
+    return;
+  }
+  net_.set_backward_hook([this, hook = std::move(hook)](size_t i) { hook(layer_start_[i]); });
 }
 
 Shape Model::output_shape() const { return net_.output_shape(input_.batched(1)).unbatched(); }

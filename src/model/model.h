@@ -3,6 +3,7 @@
 // parameters and gradients gathered into one flat buffer each (named views into it), so the
 // optimizer is one loop over one array and a checkpoint is one write (STYLE.md #8).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ class Model {
   // Back-propagates dL/d(output) of the last forward; ADDS into the parameter gradients.
   void backward(const Tensor& dout);
   void zero_grad() { grads_.zero(); }
+  // During backward(), after each top-level layer: hook(from), the gradients grads()[from, end)
+  // being final from then on (parameters lie in model order, so backward finishes the end of
+  // the flat buffer first). Empty: none.
+  void set_backward_hook(std::function<void(int64_t from)> hook);
 
   Tensor& params() { return params_; }  // all parameters, flat
   Tensor& grads() { return grads_; }    // their gradients, same layout
@@ -100,6 +105,7 @@ class Model {
   Tensor params_, grads_;
   std::vector<NamedTensor> named_, buffers_;
   Tensor decay_mask_;
+  std::vector<int64_t> layer_start_;  // flat offset of top-level layer i's first parameter
   Preprocessing prep_;
   Tensor x_cache_, out_;
   bool has_forward_ = false;

@@ -5,6 +5,9 @@
 #include <map>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+
+#include "tensor/hash.h"
 
 #include "backend/ops.h"
 #include "backend/runtime.h"
@@ -15,11 +18,14 @@ namespace kiln {
 using Clock = std::chrono::steady_clock;
 
 TrainLoop::TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& loss, Optimizer& optimizer,
-                     const Schedule& schedule, TrainState& state)
-    : e_(e), data_(data), model_(model), loss_(loss), optimizer_(optimizer), schedule_(schedule), st_(state),
-      loader_(data.train, e.train.batch_size, /*shuffle=*/true, e.seed, data.norm, data.augment),
+                     const Schedule& schedule, TrainState& state, Comm* comm)
+    : comm_(comm && comm->size() > 1 ? comm : nullptr),
+      e_(e), data_(data), model_(model), loss_(loss), optimizer_(optimizer), schedule_(schedule), st_(state),
+      loader_(data.train, e.train.batch_size, /*shuffle=*/true, e.seed, data.norm, data.augment,
+              comm_ ? Shard{comm_->rank(), comm_->size()} : Shard{}),
       step_(model, loss, optimizer, e.seed) {
   step_.set_clip_grad_norm(e.train.clip_grad_norm);
+  step_.set_comm(comm_);
   previous_exact_ = set_exact_weight_gradients(optimizer.scale_free());
   // The layers with parameters, named by their path and spec, in model order.
   std::map<std::string, std::string> spec_of;
@@ -88,17 +94,49 @@ TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
       divergence_ = msg;
       return Outcome::diverged;
     }
-    if (st_.add_batch(r.loss, static_cast<double>(r.correct), static_cast<double>(batch_.y.size()), lr_, bpe,
+    const int64_t global = std::max(batch_.global, static_cast<int64_t>(batch_.y.size()));
+    if (st_.add_batch(r.loss, static_cast<double>(r.correct), static_cast<double>(global), lr_, bpe,
                       e_.train.log_every))
       record_grad_norms();
     if (events.batch) events.batch(st_, bpe, seconds() + st_.epoch_seconds);
-    if (events.stop && events.stop()) {
+    if (any_rank_stops(events.stop && events.stop())) {
       st_.epoch_seconds += seconds();
       return Outcome::stopped;
     }
   }
   epoch_train_seconds_ = seconds() + st_.epoch_seconds;
+  check_replicas();
   return Outcome::epoch_done;
+}
+
+// A stop asked on one rank (a signal, the test hook) is every rank's, at the same batch: one
+// flag summed over the ranks after each step.
+bool TrainLoop::any_rank_stops(bool here) {
+  if (!comm_) return here;
+  double flag = here ? 1 : 0;
+  comm_->sum(&flag, 1);
+  return flag > 0;
+}
+
+// The replicas take the same update from the same summed gradient, so their weights must stay
+// bitwise equal; a difference (a collective that did not give every rank the same bits, a
+// rank that skipped a step) would make rank 0's checkpoint one of several models.
+void TrainLoop::check_replicas() {
+  if (!comm_) return;
+  const Tensor w = model_.params().to(Device::cpu);
+  uint64_t h = 0x6b696c6eULL;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(w.data());
+  const size_t len = static_cast<size_t>(w.numel()) * sizeof(Real);
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, bytes + i, std::min<size_t>(8, len - i));
+    h = splitmix64(h ^ word);
+  }
+  const std::vector<std::string> all = comm_->gather(std::to_string(h));
+  for (size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0])
+      throw AllRanksError("after epoch " + std::to_string(st_.epoch + 1) + " the weights of rank " + std::to_string(r) +
+                          " differ from rank 0's (the replicas went apart: internal error, please report it)");
 }
 
 const EpochRow& TrainLoop::end_epoch() {

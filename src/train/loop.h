@@ -34,9 +34,13 @@ struct LoopEvents {
 class TrainLoop {
  public:
   // The experiment gives the batch size, seed and logging interval; data, model, loss,
-  // optimizer, schedule and state stay the caller's and must outlive the loop.
+  // optimizer, schedule and state stay the caller's and must outlive the loop. With a
+  // communicator of several ranks the loop is one replica of a data-parallel run: it reads its
+  // shard of every global batch (train.batch_size), the step sums the gradients over the
+  // ranks, a stop asked on any rank stops all of them at the same batch, and at each epoch's
+  // end the ranks check that their weights are still the same bits.
   TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& loss, Optimizer& optimizer,
-            const Schedule& schedule, TrainState& state);
+            const Schedule& schedule, TrainState& state, Comm* comm = nullptr);
   ~TrainLoop();
   TrainLoop(const TrainLoop&) = delete;
   TrainLoop& operator=(const TrainLoop&) = delete;
@@ -62,6 +66,9 @@ class TrainLoop {
 
  private:
   void record_grad_norms();
+  bool any_rank_stops(bool here);
+  void check_replicas();
+  Comm* comm_ = nullptr;
   void record_histograms();
   struct LayerGrads {
     std::string name;             // "3 conv 16 5x5 pad=2"

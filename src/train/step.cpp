@@ -1,5 +1,6 @@
 #include "train/step.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -42,6 +43,43 @@ void TrainStep::set_graphs(bool enabled) {
   if (!enabled) drop_graphs();
 }
 
+TrainStep::~TrainStep() {
+  if (comm_) model_.set_backward_hook(nullptr);
+}
+
+// Gradient buckets of about 1 MiB: big enough that each sum is bandwidth-bound, small enough
+// that the first starts while most of backward is still to run (PyTorch DDP uses 25 MiB for
+// far larger models).
+constexpr int64_t kBucketNumbers = (int64_t{1} << 20) / static_cast<int64_t>(sizeof(Real));
+
+void TrainStep::set_comm(Comm* comm) {
+  if (comm_) model_.set_backward_hook(nullptr);
+  comm_ = comm && comm->size() > 1 ? comm : nullptr;
+  if (!comm_) return;
+  set_graphs(false);
+  const int64_t n = model_.param_count();
+  bounds_.clear();
+  for (int64_t at = 0; at < n; at += kBucketNumbers) bounds_.push_back(at);
+  bounds_.push_back(n);
+  // On the CPU the sums run on the gradient itself, bucket by bucket as backward finishes
+  // them; other devices go through the host after backward (reduce()).
+  if (model_.device() == Device::cpu) model_.set_backward_hook([this](int64_t from) { start_buckets(from); });
+}
+
+// Backward has finished grads[from, end): start the buckets wholly inside, scaled by this
+// shard's weight, and let the sums already under way advance.
+void TrainStep::start_buckets(int64_t from) {
+  Tensor& g = model_.grads();
+  while (next_ > 0 && bounds_[next_ - 1] >= from) {
+    --next_;
+    const int64_t lo = bounds_[next_], len = bounds_[next_ + 1] - lo;
+    Tensor part = g.slice(lo, Shape{len});
+    if (weight_ != 1) ops::scale(part, static_cast<Real>(weight_));
+    comm_->start_sum(g.data() + lo, len);
+  }
+  comm_->progress();
+}
+
 TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
   const Device device = model_.device();
   const Tensor& x = on_device(batch.x, x_device_, device);
@@ -59,15 +97,51 @@ TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
 
 TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t step, double lr) {
   model_.zero_grad();
-  const Tensor& out = model_.forward(x, Pass{Mode::train, seed_, step});
-  dout_.ensure(out.shape(), out.device());
   Result r;
-  r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
-  model_.backward(dout_);
+  if (comm_) {
+    const auto n = static_cast<int64_t>(batch.y.size());
+    weight_ = static_cast<double>(n) / static_cast<double>(std::max(batch.global, n));
+    next_ = bounds_.size() - 1;  // no bucket started yet
+  }
+  if (!batch.y.empty()) {  // a rank's shard of a short last batch can be empty
+    const Tensor& out = model_.forward(x, Pass{Mode::train, seed_, step});
+    dout_.ensure(out.shape(), out.device());
+    r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
+    model_.backward(dout_);
+    r.correct = count_correct(out, batch);
+  }
+  reduce(batch, r);
   clip_gradients();
   optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
-  r.correct = count_correct(out, batch);
   return r;
+}
+
+// The loss is a mean over the batch, so rank r, holding n_r of the global batch's m samples,
+// computes g_r = (1/n_r) Σ_{i in its shard} ∇ℓ_i. The global batch's gradient is
+//   g = (1/m) Σ_i ∇ℓ_i = Σ_r (n_r/m) g_r,
+// so each rank scales its gradient by n_r/m and the ranks sum: every rank then holds g (the
+// same bits on each, so the same update keeps the replicas identical). On the CPU the buckets
+// were started during backward (start_buckets); here the rest start (all of them for an empty
+// shard, which contributes zeros) and the sums complete. The loss and the correct count are
+// summed alike.
+void TrainStep::reduce(const Batch& batch, Result& r) {
+  if (!comm_) return;
+  const auto n = static_cast<int64_t>(batch.y.size());
+  const int64_t m = std::max(batch.global, n);
+  Tensor& g = model_.grads();
+  if (g.device() == Device::cpu) {
+    start_buckets(0);
+    comm_->wait_sums();
+  } else {
+    if (n != m) ops::scale(g, static_cast<Real>(weight_));  // through the host until a device-side communicator (NCCL) exists
+    host_grads_ = g.to(Device::cpu);
+    comm_->sum(host_grads_.data(), host_grads_.numel());
+    g.copy_from_host(host_grads_.data());
+  }
+  double sums[2] = {r.loss * static_cast<double>(n), static_cast<double>(r.correct)};
+  comm_->sum(sums, 2);
+  r.loss = m > 0 ? sums[0] / static_cast<double>(m) : 0;
+  r.correct = static_cast<int64_t>(sums[1]);
 }
 
 void TrainStep::clip_gradients() {

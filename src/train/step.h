@@ -17,6 +17,7 @@
 
 #include "backend/recorder.h"
 #include "data/loader.h"
+#include "dist/comm.h"
 #include "loss/loss.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
@@ -26,6 +27,9 @@ namespace kiln {
 class TrainStep {
  public:
   TrainStep(Model& model, Loss& loss, Optimizer& optimizer, uint64_t seed);
+  ~TrainStep();
+  TrainStep(const TrainStep&) = delete;
+  TrainStep& operator=(const TrainStep&) = delete;
 
   struct Result {
     double loss = 0;      // mean over the batch
@@ -36,6 +40,11 @@ class TrainStep {
 
   // Graph replay on backends that support it: on by default unless KILN_CUDA_GRAPHS=0.
   void set_graphs(bool enabled);
+  // Data-parallel steps: the batch is this rank's shard of a global batch, and the gradient,
+  // loss and correct count are summed over the ranks of `comm` before the update, weighted so
+  // that they are the global batch's (see reduce()). Graph replay is off with several ranks.
+  // null or one rank: a plain step.
+  void set_comm(Comm* comm);
   // Gradient clipping: before each update, the flat gradient g is scaled by c / ‖g‖ when
   // ‖g‖ > c (0: off). The norm read back to the host each step.
   void set_clip_grad_norm(double c) { clip_ = c; }
@@ -53,6 +62,16 @@ class TrainStep {
   std::unique_ptr<Graph> capture(const std::function<void()>& work);
   void drop_graphs();
   int64_t count_correct(const Tensor& out, const Batch& batch);
+  void reduce(const Batch& batch, Result& r);
+  void start_buckets(int64_t from);
+  Comm* comm_ = nullptr;
+  // Buckets of the flat gradient for the sums that overlap backward: [bounds_[k], bounds_[k+1]),
+  // started from the last (which backward finishes first); next_ is the lowest bucket not yet
+  // started. weight_ = n_r / m of this step's shard.
+  std::vector<int64_t> bounds_;
+  size_t next_ = 0;
+  double weight_ = 1;
+  Tensor host_grads_;  // the gradient on the host, for devices other than the CPU
 
   Model& model_;
   Loss& loss_;

@@ -9,6 +9,7 @@
 
 #include "report/sweep.h"
 #include "config/toml_fields.h"
+#include "dist/comm.h"
 #include "tensor/files.h"
 #include "train/run_folder.h"
 
@@ -208,38 +209,63 @@ SweepRow row_of(const Indexed& x, const std::string& dir) {
 
 }  // namespace
 
+// With several ranks (mpirun -np N kiln sweep), variant i is trained by rank i mod N alone,
+// each rank one variant at a time; rank 0 writes the index before and the comparison after,
+// once every rank is done (a failure on any stops all, named).
 std::string run_sweep(const SweepPlan& plan, const TrainOptions& options, std::string* sweep_dir_out) {
+  Comm& comm = options.comm ? *options.comm : world();
   const std::string sweep_dir = (fs::path(options.runs_dir) / safe_name(plan.name)).string();
-  fs::create_directories(sweep_dir);
   if (sweep_dir_out) *sweep_dir_out = sweep_dir;
   const std::string index_path = sweep_dir + "/sweep.toml";
-  std::vector<Indexed> index = read_index(index_path);
-  int i = 0;
-  for (const auto& v : plan.variants) {
-    ++i;
-    std::vector<std::string> all = plan.base_overrides;
-    all.insert(all.end(), v.overrides.begin(), v.overrides.end());
-    const Experiment e = load_experiment(plan.experiment, all);
-    const std::string folder = variant_folder(v, e), dir = (fs::path(sweep_dir) / folder).string();
-    std::printf("\n[%d/%zu] %s\n", i, plan.variants.size(), v.name.c_str());
-    std::fflush(stdout);
-    if (std::none_of(index.begin(), index.end(), [&](const Indexed& x) { return x.folder == folder; })) {
-      index.push_back({v.name, folder, settings_of(all), v.values});
-      write_index(index_path, index);
+  std::vector<Indexed> index;
+  std::vector<std::pair<Experiment, std::string>> runs;  // each variant's experiment and folder
+  comm.together([&] {
+    if (comm.rank() == 0) {
+      fs::create_directories(sweep_dir);
+      index = read_index(index_path);
     }
-    TrainOptions opt = options;
-    opt.run_dir = dir;
-    if (fs::exists(dir + "/weights.kiln")) {
-      std::printf("already trained with these settings: %s\n", dir.c_str());
-      continue;
+    for (const auto& v : plan.variants) {
+      std::vector<std::string> all = plan.base_overrides;
+      all.insert(all.end(), v.overrides.begin(), v.overrides.end());
+      Experiment e = load_experiment(plan.experiment, all);
+      const std::string folder = variant_folder(v, e);
+      runs.emplace_back(std::move(e), (fs::path(sweep_dir) / folder).string());
+      if (comm.rank() != 0) continue;
+      if (std::none_of(index.begin(), index.end(), [&](const Indexed& x) { return x.folder == folder; })) {
+        index.push_back({v.name, folder, settings_of(all), v.values});
+        write_index(index_path, index);
+      }
     }
-    RunResult r = fs::exists(dir + "/checkpoint.kiln") ? resume(dir, opt) : train(e, opt);
-    if (r.status == RunResult::Status::interrupted) {
-      std::printf("%s\n", r.message.c_str());
-      throw Error("sweep interrupted; run the same command again to continue it");
+  });
+  std::unique_ptr<Comm> alone = local_comm();
+  // The ranks that finish first wait for the others without a deadline: a variant takes as
+  // long as it takes.
+  const double deadline = comm.set_timeout(0);
+  comm.together([&] {
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (static_cast<int>(i % static_cast<size_t>(comm.size())) != comm.rank()) continue;
+      const auto& [e, dir] = runs[i];
+      const std::string who = comm.size() > 1 ? " (rank " + std::to_string(comm.rank()) + ")" : "";
+      std::printf("\n[%zu/%zu] %s%s\n", i + 1, runs.size(), plan.variants[i].name.c_str(), who.c_str());
+      std::fflush(stdout);
+      TrainOptions opt = options;
+      opt.run_dir = dir;
+      opt.comm = alone.get();
+      if (comm.size() > 1) opt.progress = false;  // bars of several ranks would overwrite each other
+      if (fs::exists(dir + "/weights.kiln")) {
+        std::printf("already trained with these settings: %s\n", dir.c_str());
+        continue;
+      }
+      RunResult r = fs::exists(dir + "/checkpoint.kiln") ? resume(dir, opt) : train(e, opt);
+      if (r.status == RunResult::Status::interrupted) {
+        std::printf("%s\n", r.message.c_str());
+        throw Error("sweep interrupted; run the same command again to continue it");
+      }
+      if (r.status == RunResult::Status::diverged) std::printf("%s\n", r.message.c_str());
     }
-    if (r.status == RunResult::Status::diverged) std::printf("%s\n", r.message.c_str());
-  }
+  });
+  comm.set_timeout(deadline);
+  if (comm.rank() != 0) return "";
   std::vector<SweepRow> rows;
   for (const auto& x : index) rows.push_back(row_of(x, (fs::path(sweep_dir) / x.folder).string()));
   return write_sweep(rows, sweep_dir);

@@ -7,9 +7,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <thread>
+#include <tuple>
 
 #include "backend/runtime.h"
+#include "dist/comm.h"
 #include "train/checkpoint.h"
 #include "train/loop.h"
 #include "train/progress.h"
@@ -31,10 +37,14 @@ std::string pct(double v) {
 }
 
 // Everything a run holds, built from its experiment (which validates all of it: the data
-// folder and files, the layers, the optimizer, the device).
+// folder and files, the layers, the optimizer, the device). In a data-parallel run every rank
+// holds one; only rank 0's writes (the writer): the run folder is one, whatever the ranks.
 struct Run {
   const Experiment& e;
+  Comm& comm;
+  bool writer;
   std::string dir, ckpt;
+  std::vector<std::string> hosts;  // "host (T threads)" of each rank
   Data data;
   Model model;
   std::unique_ptr<Loss> loss;
@@ -42,8 +52,8 @@ struct Run {
   std::unique_ptr<Schedule> schedule;
   TrainState st;
 
-  explicit Run(const Experiment& exp)
-      : e(exp), data(load_data(e.data, e.seed)), model(build_model_for(e, data.train.sample_shape())),
+  Run(const Experiment& exp, Comm& c)
+      : e(exp), comm(c), writer(c.rank() == 0), data(load_data(e.data, e.seed)), model(build_model_for(e, data.train.sample_shape())),
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data.dataset));
@@ -56,8 +66,11 @@ struct Run {
     dir = folder;
     ckpt = folder + "/checkpoint.kiln";
   }
-  void save() const { save_checkpoint(ckpt, model, *optimizer, st); }
+  void save() const {
+    if (writer) save_checkpoint(ckpt, model, *optimizer, st);
+  }
   void write_curves() const {
+    if (!writer) return;
     write_epoch_csv(dir + "/metrics.csv", st.epochs);
     write_batch_csv(dir + "/batches.csv", st.batches);
     write_grad_norm_csv(dir + "/gradnorms.csv", st.grad_norm_layers, st.grad_norms);
@@ -86,9 +99,25 @@ void print_epoch(const Run& r, const EpochRow& row) {
   std::fflush(stdout);
 }
 
+// For the tests of a killed or hung rank: KILN_TEST_KILL_RANK_AT_STEP="R:S" kills rank R
+// (SIGKILL, as the kernel's out-of-memory killer would) when S steps are done; "R:S:stop"
+// stops it instead (SIGSTOP: alive but silent, which only the collectives' deadline catches).
+int kill_hook(int rank, int64_t step) {
+  static const std::tuple<int, int64_t, int> at = [] {
+    const char* v = std::getenv("KILN_TEST_KILL_RANK_AT_STEP");
+    int r = -1;
+    long long s = -1;
+    char how[8] = {};
+    const int got = v ? std::sscanf(v, "%d:%lld:%7s", &r, &s, how) : 0;
+    if (got < 2) r = -1;
+    return std::tuple<int, int64_t, int>{r, s, std::string(how) == "stop" ? SIGSTOP : SIGKILL};
+  }();
+  return std::get<0>(at) == rank && std::get<1>(at) == step ? std::get<2>(at) : 0;
+}
+
 // The loop's events for `kiln train`: the progress bar, and the stops (a signal, or the test
 // hook's step count).
-LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& opt) {
+LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& opt, int rank) {
   LoopEvents ev;
   ev.batch = [&bar](const TrainState& s, int64_t, double secs) {
     char extra[160];
@@ -97,7 +126,10 @@ LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& o
     bar.update(s.batch, extra);
   };
   const int64_t stop_at = opt.stop_after_steps;
-  ev.stop = [&st, stop_at] { return stop_requested() || (stop_at > 0 && st.step == stop_at); };
+  ev.stop = [&st, stop_at, rank] {
+    if (const int sig = kill_hook(rank, st.step)) std::raise(sig);
+    return stop_requested() || (stop_at > 0 && st.step == stop_at);
+  };
   return ev;
 }
 
@@ -132,7 +164,35 @@ KeyValues session_entries(const Run& r, const TrainOptions& opt, const std::stri
     if (k == "device") kv.emplace_back(prefix + "device", v);
   if (r.model.device() == Device::cpu) kv.emplace_back(prefix + "device", "cpu");
   if (!opt.command.empty()) kv.emplace_back(prefix + "command", opt.command);
+  kv.emplace_back(prefix + "ranks", std::to_string(r.comm.size()));
+  std::string hosts;
+  for (size_t i = 0; i < r.hosts.size(); ++i) hosts += (i ? ", " : "") + std::to_string(i) + ": " + r.hosts[i];
+  kv.emplace_back(prefix + "hosts", hosts);
+  if (r.comm.size() > 1)
+    kv.emplace_back(prefix + "batch_per_rank", std::to_string(r.e.train.batch_size / r.comm.size()) + " of " +
+                                                   std::to_string(r.e.train.batch_size) + " (global)");
   return kv;
+}
+
+// What each rank does beyond rank 0: no progress bar, epoch lines or report (rank 0's are
+// the run's).
+TrainOptions options_for(const TrainOptions& opt, const Comm& comm) {
+  TrainOptions o = opt;
+  if (comm.rank() != 0) o.progress = o.epoch_lines = o.write_report = false;
+  return o;
+}
+
+// Threads per rank: as asked, else all cores for one process and the cores shared among the
+// ranks of a machine for several (one thread each for two ranks on two cores).
+int threads_for(const TrainOptions& opt, const Experiment& e, const Comm& comm) {
+  if (opt.threads > 0) return opt.threads;
+  if (e.train.threads > 0 || comm.size() == 1) return static_cast<int>(e.train.threads);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, comm.local_size()));
+}
+
+void gather_hosts(Run& r) {
+  r.hosts = r.comm.gather(Comm::host_name() + " (" + std::to_string(thread_count()) + " threads)");
 }
 
 RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
@@ -143,7 +203,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     if (opt.epoch_lines) print_header(r);
   }
   std::fflush(stdout);
-  TrainLoop loop(e, r.data, r.model, *r.loss, *r.optimizer, *r.schedule, r.st);
+  TrainLoop loop(e, r.data, r.model, *r.loss, *r.optimizer, *r.schedule, r.st, &r.comm);
   RunResult res;
   res.run_dir = dir;
   auto stop_here = [&](RunResult::Status status, const std::string& msg) {
@@ -161,7 +221,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(r.st.epoch + 1),
                   static_cast<long long>(e.train.epochs));
     Progress bar(label, loop.batches_per_epoch(), opt.progress);
-    const TrainLoop::Outcome out = loop.run_epoch(events_for(bar, r.st, opt));
+    const TrainLoop::Outcome out = loop.run_epoch(events_for(bar, r.st, opt, r.comm.rank()));
     bar.finish();
     if (out == TrainLoop::Outcome::diverged) return stop_here(RunResult::Status::diverged, loop.divergence() + keep_note);
     if (out == TrainLoop::Outcome::stopped) {
@@ -182,7 +242,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     const bool best = has_val && update_best(r.st, row);
     r.write_curves();
     r.save();
-    if (best) r.model.save_weights(dir + "/best.kiln");
+    if (best && r.writer) r.model.save_weights(dir + "/best.kiln");
     if (opt.write_report) write_run_report(dir, r.model, r.data.test, loop.last_test());
     if (e.train.early_stopping > 0 && r.st.epochs_since_best >= e.train.early_stopping) {
       res.message = "stopped early after epoch " + std::to_string(row.epoch) + ": no better validation accuracy in " +
@@ -191,8 +251,10 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
       break;
     }
   }
-  r.model.save_weights(dir + "/weights.kiln");
-  append_manifest(dir, {{"finished", now_iso8601()}});
+  if (r.writer) {
+    r.model.save_weights(dir + "/weights.kiln");
+    append_manifest(dir, {{"finished", now_iso8601()}});
+  }
   if (opt.write_report) std::printf("report: %s/report.html\n", dir.c_str());
   res.status = RunResult::Status::completed;
   return res;
@@ -213,62 +275,88 @@ std::vector<std::string> changes_between(const Experiment& before, const Experim
 
 }  // namespace
 
-RunResult train(const Experiment& e, const TrainOptions& opt) {
-  set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
-  Run r(e);  // everything checked before the folder exists
+RunResult train(const Experiment& e, const TrainOptions& options) {
+  Comm& comm = options.comm ? *options.comm : world();
+  const TrainOptions opt = options_for(options, comm);
+  std::optional<Run> run_;
+  comm.together([&] {
+    set_threads(threads_for(opt, e, comm));
+    run_.emplace(e, comm);  // everything checked before the folder exists
+  });
+  Run& r = *run_;
+  gather_hosts(r);
   std::string dir = opt.run_dir;
-  if (dir.empty()) {
-    dir = make_run_dir(opt.runs_dir, e.name);
-  } else {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw Error("cannot create run folder " + dir + ": " + ec.message());
-  }
-  r.set_dir(dir);
-  write_file_atomic(dir + "/config.toml", e.resolved);
-  KeyValues manifest = machine_manifest();
-  manifest.insert(manifest.begin(), {{"experiment", e.source}, {"seed", std::to_string(e.seed)}, {"started", now_iso8601()}});
-  for (auto& kv : session_entries(r, opt, "")) manifest.push_back(kv);
-  manifest.emplace_back("dataset", e.data.dataset + " in " + e.data.dir);
-  manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
-  if (!r.data.note.empty()) {
-    manifest.emplace_back("data_note", r.data.note);
-    std::fprintf(stderr, "kiln: note: %s\n", r.data.note.c_str());
-  }
-  write_key_values(dir + "/manifest.toml", manifest);
-  std::printf("run folder: %s\n", dir.c_str());
+  comm.together([&] {
+    if (!r.writer) return;
+    if (dir.empty()) {
+      dir = make_run_dir(opt.runs_dir, e.name);
+    } else {
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec) throw Error("cannot create run folder " + dir + ": " + ec.message());
+    }
+    write_file_atomic(dir + "/config.toml", e.resolved);
+    KeyValues manifest = machine_manifest();
+    manifest.insert(manifest.begin(), {{"experiment", e.source}, {"seed", std::to_string(e.seed)}, {"started", now_iso8601()}});
+    for (auto& kv : session_entries(r, opt, "")) manifest.push_back(kv);
+    manifest.emplace_back("dataset", e.data.dataset + " in " + e.data.dir);
+    manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
+    if (!r.data.note.empty()) {
+      manifest.emplace_back("data_note", r.data.note);
+      std::fprintf(stderr, "kiln: note: %s\n", r.data.note.c_str());
+    }
+    write_key_values(dir + "/manifest.toml", manifest);
+    std::printf("run folder: %s\n", dir.c_str());
+  });
+  r.set_dir(comm.broadcast(dir, 0));
   return run(r, opt, false);
 }
 
-RunResult resume(const std::string& dir, const TrainOptions& opt, const std::vector<std::string>& overrides) {
-  if (!fs::exists(dir + "/checkpoint.kiln")) throw Error(dir + ": no checkpoint.kiln here (is this a run folder?)");
-  const Experiment ran = load_experiment(dir + "/config.toml");
-  Experiment e = load_experiment(dir + "/config.toml", overrides);
-  bool only_more_epochs = true;
-  const std::vector<std::string> changes = changes_between(ran, e, &only_more_epochs);
-  if (!changes.empty() && !only_more_epochs && !opt.allow_change) {
-    std::string list;
-    for (const auto& c : changes) list += "\n  " + c;
-    throw Error(dir + ": resuming with other settings than the run's own:" + list +
-                "\nOnly train.epochs may grow on a plain resume (a changed run is no longer the experiment in "
-                "config.toml); add --allow-change to continue with the change recorded, or start a new run");
-  }
-  set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
-  Run r(e);
-  r.set_dir(dir);
-  load_checkpoint(r.ckpt, r.model, *r.optimizer, r.st);
-  if (r.st.epoch > e.train.epochs)
-    throw Error(dir + ": the run has done " + std::to_string(r.st.epoch) + " epochs; train.epochs = " +
-                std::to_string(e.train.epochs) + " would undo them");
-  std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(r.st.epoch + 1),
-              static_cast<long long>(r.st.batch), static_cast<long long>(r.st.step));
-  // The record of this session, and config.toml only now that what it says will run.
-  std::string what = now_iso8601();
-  for (const auto& c : changes) what += "; changed " + c;
-  KeyValues entries{{"resumed", what}};
-  for (auto& kv : session_entries(r, opt, "resumed_")) entries.push_back(kv);
-  append_manifest(dir, entries);
-  if (!changes.empty()) write_file_atomic(dir + "/config.toml", e.resolved);
+RunResult resume(const std::string& dir, const TrainOptions& options, const std::vector<std::string>& overrides) {
+  Comm& comm = options.comm ? *options.comm : world();
+  const TrainOptions opt = options_for(options, comm);
+  std::optional<Experiment> exp;
+  std::vector<std::string> changes;
+  std::optional<Run> run_;
+  // Every rank reads the run's config and checkpoint (the run folder is on a file system they
+  // share: one machine, or NFS across machines); the state is the global run's, so the rank
+  // count may differ from the sessions before.
+  comm.together([&] {
+    if (!fs::exists(dir + "/checkpoint.kiln")) throw Error(dir + ": no checkpoint.kiln here (is this a run folder?)");
+    const Experiment ran = load_experiment(dir + "/config.toml");
+    exp.emplace(load_experiment(dir + "/config.toml", overrides));
+    const Experiment& e = *exp;
+    bool only_more_epochs = true;
+    changes = changes_between(ran, e, &only_more_epochs);
+    if (!changes.empty() && !only_more_epochs && !opt.allow_change) {
+      std::string list;
+      for (const auto& c : changes) list += "\n  " + c;
+      throw Error(dir + ": resuming with other settings than the run's own:" + list +
+                  "\nOnly train.epochs may grow on a plain resume (a changed run is no longer the experiment in "
+                  "config.toml); add --allow-change to continue with the change recorded, or start a new run");
+    }
+    set_threads(threads_for(opt, e, comm));
+    run_.emplace(e, comm);
+    run_->set_dir(dir);
+    load_checkpoint(run_->ckpt, run_->model, *run_->optimizer, run_->st);
+    if (run_->st.epoch > e.train.epochs)
+      throw Error(dir + ": the run has done " + std::to_string(run_->st.epoch) + " epochs; train.epochs = " +
+                  std::to_string(e.train.epochs) + " would undo them");
+  });
+  Run& r = *run_;
+  gather_hosts(r);
+  comm.together([&] {
+    if (!r.writer) return;
+    std::printf("resuming %s at epoch %lld, batch %lld (step %lld)\n", dir.c_str(), static_cast<long long>(r.st.epoch + 1),
+                static_cast<long long>(r.st.batch), static_cast<long long>(r.st.step));
+    // The record of this session, and config.toml only now that what it says will run.
+    std::string what = now_iso8601();
+    for (const auto& c : changes) what += "; changed " + c;
+    KeyValues entries{{"resumed", what}};
+    for (auto& kv : session_entries(r, opt, "resumed_")) entries.push_back(kv);
+    append_manifest(dir, entries);
+    if (!changes.empty()) write_file_atomic(dir + "/config.toml", r.e.resolved);
+  });
   return run(r, opt, true);
 }
 

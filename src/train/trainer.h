@@ -9,6 +9,8 @@
 
 namespace kiln {
 
+class Comm;
+
 struct TrainOptions {
   std::string runs_dir = "runs";
   std::string run_dir;       // use exactly this folder (created if missing) instead of a new one
@@ -21,6 +23,9 @@ struct TrainOptions {
   std::string command;       // the command line, recorded in the manifest
   // resume(): continue even when the overrides change more than train.epochs (recorded).
   bool allow_change = false;
+  // The ranks that train this run together; null: world() (every rank of mpirun, or this
+  // process alone). A sweep over ranks gives each variant a communicator of one.
+  Comm* comm = nullptr;
 };
 
 struct RunResult {

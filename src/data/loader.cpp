@@ -48,8 +48,6 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
   if (data.floats) {
     // Float samples are used as they are: no table, no normalisation, no augmentation.
     if (augment.any()) throw Error(data.source + ": augmentation needs 8-bit image samples, not float arrays");
-    full_shape_ = s.batched(std::min(batch_size_, n_));
-    last_shape_ = s.batched(n_ - (batches_ > 0 ? (batches_ - 1) * batch_size_ : 0));
     worker_ = std::thread([this] { work(); });
     return;
   }

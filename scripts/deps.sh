@@ -3,7 +3,7 @@
 #   --test   also what the test suite needs (Chromium for the report screenshot test)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev zlib1g-dev libtoml11-dev
-      libgtest-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist)
+      libgtest-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist libjpeg-dev libpng-dev)
 [[ "${1:-}" == "--test" ]] && pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do

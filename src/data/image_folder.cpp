@@ -144,10 +144,10 @@ Dataset read_cache(const std::string& path, Dataset d) {
   const auto n = r.pod<int64_t>();
   if (n != d.size()) r.fail("holds " + std::to_string(n) + " samples, the folder " + std::to_string(d.size()));
   std::vector<int32_t> labels(static_cast<size_t>(n));
-  for (auto& l : labels) l = r.pod<int32_t>();
+  r.raw(labels.data(), labels.size() * sizeof(int32_t));
   if (labels != d.labels) r.fail("labels differ from the folder's");
   d.pixels.resize(static_cast<size_t>(n * d.sample.numel()));
-  for (auto& p : d.pixels) p = r.pod<uint8_t>();
+  r.raw(d.pixels.data(), d.pixels.size());
   if (!r.at_end()) r.fail("trailing bytes");
   return d;
 }

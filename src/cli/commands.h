@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "config/experiment.h"
+#include "train/saved_run.h"
 #include "train/trainer.h"
 
 namespace kiln::cli {
@@ -32,6 +33,9 @@ const std::vector<Command>& all_commands();  // main.cpp
 std::vector<std::string> overrides(const Args& a);  // --set, and --device as train.device
 Experiment experiment_from(const Args& a);           // the FILE (or the built-in default) with overrides
 TrainOptions train_options(const Args& a);           // --runs, --threads, --no-progress, the command line
+// A run folder, weights or checkpoint file (with --set overrides), or an ONNX file (imported;
+// its dataset from --dataset, else guessed from its input shape).
+SavedRun open_model(const std::string& target, const Args& a);
 std::string command_line();                          // as typed, for run manifests
 int finish(const RunResult& r);                      // prints the outcome; the exit status
 

@@ -11,7 +11,7 @@ namespace {
 int run(const Args& a) {
   set_threads(a.integer("threads", 1));
   if (a.positional.size() < 2) throw UsageError("give the model and at least one image file: kiln predict RUN FILE...");
-  SavedRun saved = open_saved_run(a.positional[0]);
+  SavedRun saved = open_model(a.positional[0], a);
   saved.model.to(Device::cpu);
   const Fit fit = saved.experiment && saved.experiment->data.fit == "crop" ? Fit::crop : Fit::resize;
   const int64_t top = a.integer("top", 3);
@@ -28,8 +28,8 @@ int run(const Args& a) {
 Command predict_command() {
   return {{"predict",
            "the most probable classes of image files under a trained model",
-           "RUN|FILE IMAGE...",
-           "a run folder or a weights.kiln / checkpoint.kiln, then PNG or JPEG files (decoded to the model's "
+           "RUN|FILE|MODEL.onnx IMAGE...",
+           "a run folder, a weights.kiln / checkpoint.kiln or an ONNX file, then PNG or JPEG files (decoded to the model's "
            "channels, fitted to its input size, normalised as it was trained)",
            2,
            1 << 20,

@@ -205,6 +205,14 @@ std::string export_onnx(Model& model, const std::string& graph_name) {
   opset.bytes(1, "").varint(2, 13);
   Proto m;
   m.varint(1, 7).bytes(2, "kiln").bytes(3, KILN_VERSION).message(7, g.graph).message(8, opset);
+  // The class names, one a line, as metadata (kiln's importer reads them back).
+  std::string names;
+  for (const auto& c : prep.class_names) names += (names.empty() ? "" : "\n") + c;
+  if (!names.empty()) {
+    Proto entry;
+    entry.bytes(1, "kiln.class_names").bytes(2, names);
+    m.message(14, entry);
+  }
   return m.str();
 }
 

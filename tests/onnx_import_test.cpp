@@ -74,3 +74,22 @@ TEST(OnnxImport, BranchesUnknownOperatorsAndCutFilesAreErrorsNamingThem) {
   model.varint(1, 7).message(7, graph);
   EXPECT_NE(import_error(model.str()).find("operator Erf (node 'erf') is not supported"), std::string::npos);
 }
+
+TEST(OnnxImport, ImportedWeightsStartAModelOfTheSameShapes) {
+  // What `kiln train --init MODEL.onnx` does: the experiment's model takes the file's tensors.
+  Model m = build_model(Shape{1, 6, 6}, {"conv 3 3x3 pad=1", "bn", "relu", "flatten", "dense 2"}, 4);
+  Model back = import_onnx(export_onnx(m, "t"), "t.onnx");
+  Model fresh = build_model(Shape{1, 6, 6}, {"conv 3 3x3 pad=1", "bn", "relu", "flatten", "dense 2"}, 99);
+  fresh.copy_weights_from(back, "t.onnx");
+  Tensor x(Shape{1, 1, 6, 6});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<Real>(i % 7) / 7;
+  const auto a = logits_of(m, x), b = logits_of(fresh, x);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
+  Model other = build_model(Shape{1, 6, 6}, {"conv 4 3x3 pad=1", "bn", "relu", "flatten", "dense 2"}, 1);
+  try {
+    other.copy_weights_from(back, "t.onnx");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.onnx: tensor"), std::string::npos) << e.what();
+  }
+}

@@ -216,6 +216,7 @@ std::vector<std::string> changes_between(const Experiment& before, const Experim
 RunResult train(const Experiment& e, const TrainOptions& opt) {
   set_threads(opt.threads > 0 ? opt.threads : e.train.threads);
   Run r(e);  // everything checked before the folder exists
+  if (opt.init) r.model.copy_weights_from(*opt.init, opt.init_source);
   std::string dir = opt.run_dir;
   if (dir.empty()) {
     dir = make_run_dir(opt.runs_dir, e.name);
@@ -231,6 +232,7 @@ RunResult train(const Experiment& e, const TrainOptions& opt) {
   for (auto& kv : session_entries(r, opt, "")) manifest.push_back(kv);
   manifest.emplace_back("dataset", e.data.dataset + " in " + e.data.dir);
   manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
+  if (opt.init) manifest.emplace_back("init", opt.init_source);
   if (!r.data.note.empty()) {
     manifest.emplace_back("data_note", r.data.note);
     std::fprintf(stderr, "kiln: note: %s\n", r.data.note.c_str());

@@ -5,6 +5,7 @@
 
 #include "backend/runtime.h"
 #include "config/experiment.h"
+#include "model/model.h"
 #include "train/stop.h"
 
 namespace kiln {
@@ -21,6 +22,9 @@ struct TrainOptions {
   std::string command;       // the command line, recorded in the manifest
   // resume(): continue even when the overrides change more than train.epochs (recorded).
   bool allow_change = false;
+  // train(): start from these weights instead of the initialisation (same layer shapes).
+  const Model* init = nullptr;
+  std::string init_source;  // where they came from, for errors and the manifest
 };
 
 struct RunResult {

@@ -8,6 +8,14 @@ jobs=$(nproc)
 # Debian's python3, for which the packages of deps.sh are (a python3 earlier on PATH may lack them).
 python=/usr/bin/python3
 [[ -x $python ]] || python=python3
+# onnxruntime for the ONNX export test (tests/onnx_export_test.cpp), from npm where its
+# registry is reachable; the test skips, saying so, where it is not. Its CPU build ships in
+# the package (no CUDA download).
+if command -v npm > /dev/null && [[ ! -d build/npm/node_modules/onnxruntime-node ]]; then
+  mkdir -p build/npm
+  ONNXRUNTIME_NODE_INSTALL_CUDA=skip timeout 300 npm install --silent --no-audit --no-fund --prefix build/npm onnxruntime-node \
+    || echo "test.sh: npm could not install onnxruntime-node: the onnxruntime comparison will skip"
+fi
 
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON -DKILN_BENCH=ON \
   -DPython_EXECUTABLE="$python"

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "config/default_experiment.h"
 #include "dist/comm.h"
+#include "onnx/import.h"
 
 namespace kiln::cli {
 
@@ -16,6 +17,21 @@ std::vector<std::string> overrides(const Args& a) {
 Experiment experiment_from(const Args& a) {
   if (a.positional.empty()) return parse_experiment(kDefaultExperiment, "(built-in default experiment)", overrides(a));
   return load_experiment(a.positional[0], overrides(a));
+}
+
+SavedRun open_model(const std::string& target, const Args& a) {
+  const bool onnx = target.size() > 5 && target.compare(target.size() - 5, 5, ".onnx") == 0;
+  if (!onnx) return open_saved_run(target, overrides(a));
+  SavedRun run{"", target, std::nullopt, import_onnx_file(target)};
+  // The dataset its test files are in: --dataset, else the standard set of its input shape.
+  Preprocessing p = run.model.preprocessing();
+  const Shape& in = run.model.input_shape();
+  p.dataset = a.has("dataset")                ? a.one("dataset")
+              : in == Shape{1, 28, 28}        ? "mnist"
+              : in == Shape{3, 32, 32}        ? "cifar10"
+                                              : "";
+  run.model.set_preprocessing(p);
+  return run;
 }
 
 std::string command_line() {

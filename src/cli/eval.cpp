@@ -10,7 +10,7 @@ namespace {
 
 int run(const Args& a) {
   set_threads(a.integer("threads", 0));
-  SavedRun saved = open_saved_run(a.positional[0], overrides(a));
+  SavedRun saved = open_model(a.positional[0], a);
   const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0));
   std::printf("%s on %lld test images (%s)\n", saved.file.c_str(), static_cast<long long>(r.test.size()),
               r.test.source.c_str());
@@ -26,11 +26,12 @@ int run(const Args& a) {
 Command eval_command() {
   return {{"eval",
            "test loss and accuracy, confusion matrix, per-class precision/recall/F1 of a trained model",
-           "RUN|FILE",
-           "a run folder, or a weights.kiln / checkpoint.kiln (which record their preprocessing)",
+           "RUN|FILE|MODEL.onnx",
+           "a run folder, a weights.kiln / checkpoint.kiln (which record their preprocessing), or an ONNX file",
            1,
            1,
            {{"data", "DIR", "evaluate on the test files in DIR instead of the run's data.dir"},
+            {"dataset", "NAME", "an ONNX file's dataset format (default: mnist for 1x28x28 inputs, cifar10 for 3x32x32)"},
             {"batch", "N", "samples per batch (default: the run's eval_batch_size)", false, true, 1, 1 << 20},
             threads_option(),
             device_option(),

@@ -1,3 +1,5 @@
+#include <optional>
+
 #include "cli/commands.h"
 
 namespace kiln::cli {
@@ -13,6 +15,12 @@ int run(const Args& a) {
     return finish(resume(a.one("resume"), opt, overrides(a)));
   }
   if (a.flag("allow-change")) throw UsageError("--allow-change goes with --resume");
+  std::optional<SavedRun> init;
+  if (a.has("init")) {
+    init.emplace(open_model(a.one("init"), Args{}));
+    opt.init = &init->model;
+    opt.init_source = init->file;
+  }
   return finish(kiln::train(experiment_from(a), opt));
 }
 
@@ -31,7 +39,8 @@ Command train_command() {
             device_option(),
             {"resume", "RUN", "continue the interrupted run in RUN exactly where it stopped"},
             {"allow-change", "", "with --resume: accept --set changes beyond more epochs (recorded in the manifest)"},
-            {"no-progress", "", "no live progress bar"}},
+            {"no-progress", "", "no live progress bar"},
+            {"init", "MODEL", "start from these weights (a run, weights.kiln or MODEL.onnx of the same layer shapes)"}},
            "examples:\n  kiln train configs/mnist_cnn.toml --set optimizer.lr=0.01 --set train.epochs=3\n"
            "  kiln train --resume runs/mnist-cnn-20261123-101500\n"
            "  kiln train --resume RUN --set train.epochs=20    (more epochs)\n"},

@@ -32,6 +32,12 @@ void DataConfig::fields(Fields& f) {
   f.key("crop_pad", crop_pad, "random crops from the image padded by this many pixels (0: off)", Bounds::between(0, 64));
   f.key("hflip", hflip, "random horizontal flips");
   f.key("cutout", cutout, "zero a random square of this side (0: off)", Bounds::between(0, 1024));
+  f.key("image_size", image_size, "folder: the side of the square samples images are fitted to (0: the first image's size)",
+        Bounds::between(0, 4096));
+  f.key("channels", channels, "folder: 1 (grey) or 3 (RGB) (0: as the first image)", Bounds::between(0, 3));
+  f.key("fit", fit, "folder: how images of another size or aspect are fitted", {"resize", "crop"});
+  f.key("cache_dir", cache_dir, "folder: keep decoded images in this folder between runs (empty: decode every run)");
+  f.key("skip_bad", skip_bad, "folder: skip unreadable or non-image files, counting them, instead of stopping");
 }
 
 std::string LossConfig::spec() const {
@@ -97,6 +103,8 @@ Experiment from_toml(const toml::value& root, const std::string& file) {
     if (e.data.mean.size() != e.data.std.size())
       throw Error(file + ": data.mean and data.std need one value each per channel, got " +
                   std::to_string(e.data.mean.size()) + " and " + std::to_string(e.data.std.size()));
+  if (e.data.channels == 2)
+    throw Error(file + ": data.channels = 2: images are read as 1 channel (grey) or 3 (RGB), or 0 for as they are");
   if (e.train.early_stopping > 0 && e.data.validation == 0)
     throw Error(file + ": train.early_stopping watches the validation accuracy: set data.validation too (e.g. 0.1)");
   e.schedule.total_epochs = e.train.epochs;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/fields.h"
+#include "data/formats.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 
@@ -25,6 +26,12 @@ struct DataConfig {
   int64_t crop_pad = 0;
   bool hflip = false;
   int64_t cutout = 0;
+  // Image folders (data/image_folder.h): the sample size and channels, how other sizes fit,
+  // the cache of decoded files, whether unreadable files are skipped.
+  int64_t image_size = 0, channels = 0;
+  std::string fit = "resize";
+  std::string cache_dir;
+  bool skip_bad = false;
   void fields(Fields& f);
 };
 

@@ -4,13 +4,15 @@
 
 #include "data/cifar.h"
 #include "data/idx.h"
+#include "data/image_folder.h"
 #include "tensor/suggest.h"
 
 namespace kiln {
 
 namespace {
 
-Dataset read_idx(const std::string& dir, bool train) { return load_idx_dir(dir, train); }
+Dataset read_idx(const std::string& dir, bool train, const ReadOptions&) { return load_idx_dir(dir, train); }
+Dataset read_cifar10(const std::string& dir, bool train, const ReadOptions&) { return load_cifar10_dir(dir, train); }
 
 }  // namespace
 
@@ -36,7 +38,10 @@ const std::vector<DataFormat>& data_formats() {
       {"cifar10", "CIFAR-10, binary version: 32x32 colour images, 10 classes", ".data/cifar10",
        "set data.dir to a folder holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin (from the "
        "binary archive, or ../shared/datasets/cifar10-jpg/make-cifar10-bin.sh DIR)",
-       Shape{3, 32, 32}, cifar10_class_names(), load_cifar10_dir},
+       Shape{3, 32, 32}, cifar10_class_names(), read_cifar10},
+      {"folder", "image files in class folders: DIR/train/CLASS/*.png|jpg|jpeg and DIR/test/CLASS/... (or val/)", "",
+       "set data.dir to a folder holding train/ and test/ (or val/), each with one sub-folder of images per class",
+       std::nullopt, {}, load_image_folder},
   };
   return formats;
 }

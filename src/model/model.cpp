@@ -259,4 +259,22 @@ void Model::load_weights(const std::string& path) {
   if (!r.at_end()) r.fail("trailing bytes after the last tensor");
 }
 
+void Model::copy_weights_from(const Model& other, const std::string& what) {
+  const size_t here = named_.size() + buffers_.size(), there = other.named_.size() + other.buffers_.size();
+  if (here != there || input_ != other.input_)
+    throw Error(what + ": " + std::to_string(there) + " tensors for inputs of " + other.input_.str() + ", the model has " +
+                std::to_string(here) + " for " + input_.str());
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto& mine = pass == 0 ? named_ : buffers_;
+    const auto& theirs = pass == 0 ? other.named_ : other.buffers_;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      if (mine[i].value.shape() != theirs[i].value.shape())
+        throw Error(what + ": tensor " + theirs[i].name + " is " + theirs[i].value.shape().str() + " but the model's " +
+                    mine[i].name + " is " + mine[i].value.shape().str());
+      Tensor dst = mine[i].value;
+      dst.copy_from(theirs[i].value);
+    }
+  }
+}
+
 }  // namespace kiln

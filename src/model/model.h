@@ -81,6 +81,10 @@ class Model {
   const Preprocessing& preprocessing() const { return prep_; }
   void set_preprocessing(Preprocessing p);  // checks one mean and std per input channel
 
+  // Takes the parameters and buffers of `other`, a model of the same layer shapes (another spec
+  // spelling, an imported ONNX file); throws kiln::Error naming the first that differs.
+  void copy_weights_from(const Model& other, const std::string& what);
+
   std::vector<LayerSummary> summary() const;
   // Keras-style table: layer, output shape, parameters, FLOPs, with totals.
   std::string summary_table() const;

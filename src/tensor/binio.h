@@ -36,6 +36,8 @@ class BinReader {
     return v;
   }
   std::string str(size_t max_len = 1 << 20);
+  // n raw bytes into p (bulk data: pixels), or fail() when fewer are left.
+  void raw(void* p, size_t n) { take(p, n); }
   void expect_magic(const char* magic8);
   // Reads a tensor and checks its shape against `into`, then copies into it.
   void tensor_into(Tensor& into, const std::string& name);

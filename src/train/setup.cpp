@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "data/formats.h"
 #include "model/build.h"
+#include "train/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -27,7 +29,19 @@ void check_folder(const DataConfig& cfg, const DataFormat& f) {
 }
 
 Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train) {
-  Dataset d = f.read(cfg.dir, train);
+  ReadOptions o;
+  o.image_size = cfg.image_size;
+  o.channels = cfg.channels;
+  o.fit = cfg.fit;
+  o.cache_dir = cfg.cache_dir;
+  o.skip_bad = cfg.skip_bad;
+  std::optional<Progress> bar;
+  o.progress = [&](int64_t done, int64_t total) {
+    if (!bar) bar.emplace(std::string("decoding ") + (train ? "train" : "test"), total, true);
+    bar->update(done, "");
+    if (done == total) bar->finish();
+  };
+  Dataset d = f.read(cfg.dir, train, o);
   if (static_cast<int64_t>(f.class_names.size()) == d.classes()) d.class_names = f.class_names;
   return d;
 }

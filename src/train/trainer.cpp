@@ -282,6 +282,7 @@ RunResult train(const Experiment& e, const TrainOptions& options) {
   comm.together([&] {
     set_threads(threads_for(opt, e, comm));
     run_.emplace(e, comm);  // everything checked before the folder exists
+    if (opt.init) run_->model.copy_weights_from(*opt.init, opt.init_source);
   });
   Run& r = *run_;
   gather_hosts(r);
@@ -301,6 +302,7 @@ RunResult train(const Experiment& e, const TrainOptions& options) {
     for (auto& kv : session_entries(r, opt, "")) manifest.push_back(kv);
     manifest.emplace_back("dataset", e.data.dataset + " in " + e.data.dir);
     manifest.emplace_back("parameters", std::to_string(r.model.param_count()));
+    if (opt.init) manifest.emplace_back("init", opt.init_source);
     if (!r.data.note.empty()) {
       manifest.emplace_back("data_note", r.data.note);
       std::fprintf(stderr, "kiln: note: %s\n", r.data.note.c_str());

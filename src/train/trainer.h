@@ -5,6 +5,7 @@
 
 #include "backend/runtime.h"
 #include "config/experiment.h"
+#include "model/model.h"
 #include "train/stop.h"
 
 namespace kiln {
@@ -26,6 +27,9 @@ struct TrainOptions {
   // The ranks that train this run together; null: world() (every rank of mpirun, or this
   // process alone). A sweep over ranks gives each variant a communicator of one.
   Comm* comm = nullptr;
+  // train(): start from these weights instead of the initialisation (same layer shapes).
+  const Model* init = nullptr;
+  std::string init_source;  // where they came from, for errors and the manifest
 };
 
 struct RunResult {

@@ -1,0 +1,44 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "train/predict.h"
+#include "train/saved_run.h"
+
+namespace kiln::cli {
+
+namespace {
+
+int run(const Args& a) {
+  set_threads(a.integer("threads", 1));
+  if (a.positional.size() < 2) throw UsageError("give the model and at least one image file: kiln predict RUN FILE...");
+  SavedRun saved = open_model(a.positional[0], a);
+  saved.model.to(Device::cpu);
+  const Fit fit = saved.experiment && saved.experiment->data.fit == "crop" ? Fit::crop : Fit::resize;
+  const int64_t top = a.integer("top", 3);
+  const bool json = a.flag("json");
+  for (size_t i = 1; i < a.positional.size(); ++i) {
+    const Prediction p = predict_image(saved.model, a.positional[i], fit, top);
+    std::printf("%s\n", format_prediction(p, json).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command predict_command() {
+  return {{"predict",
+           "the most probable classes of image files under a trained model",
+           "RUN|FILE|MODEL.onnx IMAGE...",
+           "a run folder, a weights.kiln / checkpoint.kiln or an ONNX file, then PNG or JPEG files (decoded to the model's "
+           "channels, fitted to its input size, normalised as it was trained)",
+           2,
+           1 << 20,
+           {{"top", "K", "classes shown per input, best first (default 3)", false, true, 1, 1 << 20},
+            {"json", "", "one JSON object per line: input, top classes with index and probability"},
+            threads_option()},
+           "examples:\n  kiln predict runs/cifar10-cnn-20261123-101500 cat.png ship.jpg --top 2\n"
+           "  kiln predict model.kiln *.png --json\n"},
+          run};
+}
+
+}  // namespace kiln::cli

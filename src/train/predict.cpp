@@ -1,0 +1,98 @@
+#include "train/predict.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "tensor/check.h"
+
+namespace kiln {
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') out += '\\', out += ch;
+    else if (c < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      out += b;
+    } else out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::vector<float> class_probabilities(Model& model, const uint8_t* pixels) {
+  const Shape& in = model.input_shape();
+  const Preprocessing& prep = model.preprocessing();
+  const int64_t n = in.numel(), C = in.rank() == 3 ? in[0] : 1, plane = n / C;
+  std::vector<Real> x(static_cast<size_t>(n));
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = prep.known() ? prep.mean[static_cast<size_t>(c)] : 0;
+    const double sd = prep.known() ? prep.std[static_cast<size_t>(c)] : 1;
+    for (int64_t k = 0; k < plane; ++k)
+      x[static_cast<size_t>(c * plane + k)] = static_cast<Real>((pixels[c * plane + k] / 255.0 - mean) / sd);
+  }
+  Tensor batch(in.rank() == 3 ? Shape{1, in[0], in[1], in[2]} : Shape{1, n});
+  batch.copy_from_host(x.data());
+  Pass pass;
+  pass.backward = false;
+  const Tensor& out = model.forward(model.device() == Device::cpu ? batch : batch.to(model.device()), pass);
+  std::vector<Real> logits(static_cast<size_t>(out.numel()));
+  out.copy_to_host(logits.data());
+  // Softmax, shifted by the largest logit so that exp cannot overflow.
+  const double top = *std::max_element(logits.begin(), logits.end());
+  std::vector<float> probs(logits.size());
+  double sum = 0;
+  for (size_t k = 0; k < logits.size(); ++k) sum += std::exp(static_cast<double>(logits[k]) - top);
+  for (size_t k = 0; k < logits.size(); ++k) probs[k] = static_cast<float>(std::exp(static_cast<double>(logits[k]) - top) / sum);
+  return probs;
+}
+
+std::vector<ClassScore> top_classes(const Model& model, const std::vector<float>& probs, int64_t top) {
+  std::vector<int32_t> order(probs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return probs[a] > probs[b]; });
+  const auto& names = model.preprocessing().class_names;
+  std::vector<ClassScore> out;
+  for (int64_t k = 0; k < std::min<int64_t>(top, static_cast<int64_t>(order.size())); ++k) {
+    const int32_t i = order[static_cast<size_t>(k)];
+    out.push_back({i, names.size() == probs.size() ? names[static_cast<size_t>(i)] : std::to_string(i), probs[i]});
+  }
+  return out;
+}
+
+Prediction predict_image(Model& model, const std::string& path, Fit fit, int64_t top) {
+  const Shape& in = model.input_shape();
+  if (in.rank() != 3 || (in[0] != 1 && in[0] != 3))
+    throw Error(path + ": the model takes inputs of " + in.str() + ", not images (1 or 3 channels, height, width)");
+  const DecodedImage img = decode_image_file(path, in[0]);
+  const std::vector<uint8_t> px = fit_image(img, in[1], in[2], fit);
+  return {path, top_classes(model, class_probabilities(model, px.data()), top)};
+}
+
+std::string format_prediction(const Prediction& p, bool json) {
+  std::string s;
+  char b[64];
+  if (json) {
+    s = "{\"input\": " + json_string(p.input) + ", \"top\": [";
+    for (size_t k = 0; k < p.top.size(); ++k) {
+      std::snprintf(b, sizeof b, ", \"index\": %d, \"probability\": %.6g}", p.top[k].index, p.top[k].probability);
+      s += (k ? ", " : "") + std::string("{\"class\": ") + json_string(p.top[k].name) + b;
+    }
+    return s + "]}";
+  }
+  s = p.input;
+  for (const auto& c : p.top) {
+    std::snprintf(b, sizeof b, " %.4f", c.probability);
+    s += "  " + c.name + b;
+  }
+  return s;
+}
+
+}  // namespace kiln

@@ -1,0 +1,38 @@
+#pragma once
+// A trained model on single inputs (`kiln predict`): image files decoded and fitted to the
+// model's input, normalised with the preprocessing saved with it, and the softmax of the
+// output, batch 1 on the CPU.
+#include <string>
+#include <vector>
+
+#include "data/image_decode.h"
+#include "model/model.h"
+
+namespace kiln {
+
+struct ClassScore {
+  int32_t index;
+  std::string name;
+  float probability;
+};
+
+struct Prediction {
+  std::string input;               // the file
+  std::vector<ClassScore> top;     // the most probable classes, best first
+};
+
+// The class probabilities (softmax of the output) of one sample of 8-bit CHW pixels of the
+// model's input shape, normalised as the model was trained.
+std::vector<float> class_probabilities(Model& model, const uint8_t* pixels);
+
+// The image at `path` through the model: decoded to its channels, fitted to its size.
+Prediction predict_image(Model& model, const std::string& path, Fit fit, int64_t top);
+
+// The `top` best of `probs` (ties: the lower class index first), named from the model's
+// preprocessing (else "0", "1", ...).
+std::vector<ClassScore> top_classes(const Model& model, const std::vector<float>& probs, int64_t top);
+
+// One line per prediction: "FILE  cat 0.912  dog 0.071"; or one JSON object per line.
+std::string format_prediction(const Prediction& p, bool json);
+
+}  // namespace kiln

@@ -127,6 +127,10 @@ Backend& backend(Device device);
 bool device_available(Device device);
 // Whether this build has the CUDA backend at all.
 bool cuda_backend_built();
+// How many GPUs the CUDA driver reports (cudaGetDeviceCount), without starting the backend: 0
+// where the driver reports none or fails, or the build has no CUDA backend. A GPU counted here
+// that device_available() cannot use is a broken setup, not a machine without a GPU.
+int cuda_devices_reported();
 
 // Defined by the CPU backend and by the CUDA backend (or, in builds without CUDA, by
 // backend/no_cuda.cpp). cuda_backend() returns null when there is no backend, and throws

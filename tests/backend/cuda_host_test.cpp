@@ -30,6 +30,32 @@ using namespace kiln::testing;
 
 namespace {
 
+// The policy of SKIP_WITHOUT_CUDA (op_harness.h): a CUDA test skips only where no GPU is
+// expected; where one is (KILN_REQUIRE_GPU=1, or the driver counts one) and the backend cannot
+// start, the test fails.
+TEST(BackendTestPolicy, SkipsOnlyWhereNoGpuIsExpected) {
+  EXPECT_TRUE(gpu_expected("1", 0));
+  EXPECT_FALSE(gpu_expected("0", 1));
+  EXPECT_TRUE(gpu_expected(nullptr, 1));
+  EXPECT_TRUE(gpu_expected("", 2));
+  EXPECT_FALSE(gpu_expected(nullptr, 0));
+  EXPECT_EQ(cuda_test_verdict("", false), CudaTestVerdict::run);
+  EXPECT_EQ(cuda_test_verdict("", true), CudaTestVerdict::run);
+  EXPECT_EQ(cuda_test_verdict("no CUDA device", false), CudaTestVerdict::skip);
+  EXPECT_EQ(cuda_test_verdict("no CUDA device", true), CudaTestVerdict::fail);
+}
+
+TEST(BackendTestPolicy, DriverCountAgreesWithTheBackend) {
+  const int reported = cuda_devices_reported();
+  EXPECT_GE(reported, 0);
+  if (device_available(Device::cuda)) {
+    EXPECT_GT(reported, 0) << "the backend started on a GPU the driver did not count";
+  }
+  if (!cuda_backend_built()) {
+    EXPECT_EQ(reported, 0);
+  }
+}
+
 #ifdef KILN_WITH_CUDA
 // Host-side checks of CUDA-backend code that need no GPU.
 // The CUDA backend's convolution plan (conv_plan.h), run on the host with the kernels' own

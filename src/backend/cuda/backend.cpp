@@ -398,6 +398,14 @@ CudaBackend& the_backend() {
 
 Backend* cuda_backend() { return &the_backend(); }
 bool cuda_backend_built() { return true; }
+int cuda_devices_reported() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
 
 namespace cuda {
 

@@ -102,6 +102,12 @@ class Backend {
   virtual void optimizer_update(const math::UpdateRule& rule, Real* theta, const Real* g, const Real* mask, Real* s0,
                                 Real* s1, int64_t n) = 0;
 
+  // ---- precision ----
+  // Whether fp32 GEMMs (and the convolutions built on them) may use TF32 tensor cores (inputs
+  // rounded to a 10-bit mantissa, fp32 accumulation); returns the previous setting. Backends
+  // without them (the CPU) stay exact fp32 and return false.
+  virtual bool set_tf32(bool /*enabled*/) { return false; }
+
   // ---- graph capture (through recorder.h); backends that cannot capture keep these defaults ----
   // Between begin_capture() and end_capture() kernels are recorded, not run; end_capture()
   // returns the recording, which replay() then runs with the same pointers and arguments.

@@ -49,6 +49,7 @@ struct Run {
     model.set_preprocessing(preprocessing_of(data, e.data.dataset));
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
+    backend(device).set_tf32(e.train.precision == "tf32");
     model.to(device);
     optimizer->to(device);
   }

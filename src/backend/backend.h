@@ -29,6 +29,7 @@ class Graph {
  public:
   virtual ~Graph() = default;
   virtual void replay() = 0;
+  virtual int64_t nodes() const { return 0; }  // the kernels, copies and sets it holds (0: not known)
 };
 
 class Backend {

@@ -17,6 +17,7 @@
 #include "backend/math/dropout.h"
 #include "backend/math/pool.h"
 #include "op_harness.h"
+#include "train/step.h"
 
 #ifdef KILN_WITH_CUDA
 #include "backend/cuda/allocator.h"
@@ -43,6 +44,27 @@ TEST(BackendTestPolicy, SkipsOnlyWhereNoGpuIsExpected) {
   EXPECT_EQ(cuda_test_verdict("", true), CudaTestVerdict::run);
   EXPECT_EQ(cuda_test_verdict("no CUDA device", false), CudaTestVerdict::skip);
   EXPECT_EQ(cuda_test_verdict("no CUDA device", true), CudaTestVerdict::fail);
+}
+
+// The line `kiln train --device cuda` prints after each epoch (and the manifest keeps).
+TEST(GraphStats, DescribesCapturesReplaysAndWhyNot) {
+  TrainStep::GraphStats s;
+  s.captures = 2;
+  s.forward_nodes = 14;
+  s.backward_nodes = 23;
+  s.replays = 930;
+  s.eager_steps = 9;
+  EXPECT_EQ(describe_graph_stats(s),
+            "cuda graphs: 2 captures (latest: forward 14 nodes, backward 23), 930 steps replayed, 9 eager");
+  s.disabled = "cudaStreamBeginCapture: not permitted";
+  s.enabled = false;
+  EXPECT_NE(describe_graph_stats(s).find("; switched off: cudaStreamBeginCapture"), std::string::npos);
+  TrainStep::GraphStats off;
+  off.enabled = false;
+  off.eager_steps = 5;
+  EXPECT_EQ(describe_graph_stats(off), "cuda graphs: off (KILN_CUDA_GRAPHS=0), 5 eager steps");
+  TrainStep::GraphStats none;
+  EXPECT_EQ(describe_graph_stats(none), "cuda graphs: 0 captures, 0 steps replayed, 0 eager");
 }
 
 TEST(BackendTestPolicy, DriverCountAgreesWithTheBackend) {

@@ -176,6 +176,10 @@ void graph_matches_eager(const OptimizerConfig& oc) {
   EXPECT_TRUE(st.disabled.empty()) << st.disabled;
   EXPECT_GE(st.captures, 2);
   EXPECT_GE(st.replays, 4);
+  EXPECT_GT(st.forward_nodes, 0);
+  EXPECT_GT(st.backward_nodes, 0);
+  EXPECT_NE(describe_graph_stats(st).find(std::to_string(st.replays) + " steps replayed"), std::string::npos)
+      << describe_graph_stats(st);
   EXPECT_EQ(sb.graph_stats().replays, 0);
 }
 

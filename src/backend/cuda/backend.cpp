@@ -44,15 +44,17 @@ using cuda::Staging;
 
 class CudaGraph final : public Graph {
  public:
-  CudaGraph(cudaGraphExec_t exec, cudaStream_t stream) : exec_(exec), stream_(stream) {}
+  CudaGraph(cudaGraphExec_t exec, cudaStream_t stream, int64_t nodes) : exec_(exec), stream_(stream), nodes_(nodes) {}
   ~CudaGraph() override { (void)cudaGraphExecDestroy(exec_); }
   CudaGraph(const CudaGraph&) = delete;
   CudaGraph& operator=(const CudaGraph&) = delete;
   void replay() override { KILN_CUDA(cudaGraphLaunch(exec_, stream_)); }
+  int64_t nodes() const override { return nodes_; }
 
  private:
   cudaGraphExec_t exec_;
   cudaStream_t stream_;
+  int64_t nodes_;
 };
 
 int64_t env_int(const char* name, int64_t fallback) {
@@ -298,6 +300,11 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();
       cuda::throw_cuda_error(e, "cudaStreamEndCapture", __FILE__, __LINE__);
     }
+    size_t nodes = 0;
+    if (cudaGraphGetNodes(graph, nullptr, &nodes) != cudaSuccess) {
+      (void)cudaGetLastError();
+      nodes = 0;
+    }
     cudaGraphExec_t exec = nullptr;
     e = cudaGraphInstantiate(&exec, graph, 0);
     (void)cudaGraphDestroy(graph);
@@ -305,7 +312,7 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();
       cuda::throw_cuda_error(e, "cudaGraphInstantiate", __FILE__, __LINE__);
     }
-    return std::make_unique<CudaGraph>(exec, stream_);
+    return std::make_unique<CudaGraph>(exec, stream_, static_cast<int64_t>(nodes));
   }
   void abort_capture() override {
     if (!capturing_) return;

@@ -150,20 +150,22 @@ def stage_build(run, a):
         return False
     prefix, libdir = (os.path.join(packing.PACK, "deps", "usr"), f"{SCRATCH}/lib") if run.dry else \
         packing.unpack(f"{SCRATCH}/lib")
-    run.env["LD_LIBRARY_PATH"] = libdir + ":" + run.env.get("LD_LIBRARY_PATH", "")
     libz = next((p for p in (f"/usr/lib/{packing.ARCH}/libz.so.1", f"/lib/{packing.ARCH}/libz.so.1")
                  if os.path.exists(p)), f"{libdir}/libz.so.1")
     gen = "-G Ninja" if shutil.which("ninja") or run.dry else ""
     rc, out = run.sh(
         f"cmake -S . -B {BUILD} {gen} -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER={nvcc} -DKILN_CUDA=ON "
-        f"-DKILN_F64=OFF -DKILN_BENCH=OFF -DKILN_TESTS=ON -DKILN_WERROR=ON -DCMAKE_PREFIX_PATH={prefix} "
+        f"-DKILN_F64=OFF -DKILN_BENCH=OFF -DKILN_TESTS=ON -DKILN_WERROR=OFF -DCMAKE_PREFIX_PATH={prefix} "
         f"-DKILN_OPENBLAS={libdir}/libopenblas.so.0 -DZLIB_INCLUDE_DIR={prefix}/include -DZLIB_LIBRARY={libz}", 60)
     if rc != 0:
         return False
     if not run.dry and "kiln: CUDA backend ON" not in out:
         run.log("configure did not turn the CUDA backend ON: stopping")
         return False
-    rc, _ = run.sh(f"cmake --build {BUILD} -j{a.jobs} --target kiln kiln_tests", a.build_limit)
+    # Warnings are errors here (the development machine and CI, KILN_WERROR=ON), not there: a
+    # newer compiler's new warning must not cost the GPU run; they are in the log, counted.
+    rc, out = run.sh(f"cmake --build {BUILD} -j{a.jobs} --target kiln kiln_tests", a.build_limit)
+    run.log(f"build: {out.count('warning:')} compiler warnings")
     return rc == 0
 
 
@@ -304,6 +306,9 @@ def main():
     nvcc = find_nvcc()
     if nvcc:  # compute-sanitizer lives beside nvcc
         run.env["PATH"] = os.path.dirname(nvcc) + ":" + run.env.get("PATH", "")
+    # OpenBLAS and the Fortran runtime, as the build stage unpacks them (kiln loads OpenBLAS
+    # at run time for the CPU reference backend).
+    run.env["LD_LIBRARY_PATH"] = f"{SCRATCH}/lib:" + run.env.get("LD_LIBRARY_PATH", "")
     failed = []
     for name, least, fn in STAGES:
         if name not in wanted:

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "backend/backend.h"
 #include "config/experiment.h"
 
 using namespace kiln;
@@ -47,6 +48,18 @@ TEST(Experiment, OverridesFromTheCommandLine) {
   EXPECT_EQ(e.train.batch_size, 32);
   EXPECT_EQ(e.name, "other");
   EXPECT_EQ(e.layers.size(), 3u);
+}
+
+// train.precision: TF32 by default (the CUDA backend's GEMMs and convolutions), fp32 on request,
+// nothing else; the CPU backend has no TF32 and says so.
+TEST(Experiment, PrecisionIsTf32UnlessFp32IsAsked) {
+  EXPECT_EQ(parse_experiment(kGood, "exp.toml").train.precision, "tf32");
+  EXPECT_EQ(parse_experiment(kGood, "exp.toml", {"train.precision=\"fp32\""}).train.precision, "fp32");
+  const std::string err = error_of(kGood, {"train.precision=\"bf16\""});
+  EXPECT_NE(err.find("train.precision"), std::string::npos) << err;
+  EXPECT_NE(err.find("bf16"), std::string::npos) << err;
+  EXPECT_FALSE(backend(Device::cpu).set_tf32(true));
+  EXPECT_FALSE(backend(Device::cpu).set_tf32(true)) << "the CPU backend turned TF32 on";
 }
 
 TEST(Experiment, ResolvedConfigRoundTrips) {

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """PyTorch twin of `kiln train` for the GPU comparison: whole epochs of one shipped experiment.
 
-    torch_train.py CONFIG [--device cuda] [--epochs N] [--batch N] [--mode eager|compile|bf16]
-                   [--data DIR]
+    torch_train.py CONFIG [--device cuda] [--epochs N] [--batch N]
+                   [--mode eager|fp32|tf32|compile|bf16] [--data DIR]
 
 The network, optimizer and data come from the experiment file as bench/torch_speed.py
 translates them; the learning-rate schedule is kiln's (src/optim/schedule.h), applied per step;
 augmentation (random crop with padding, horizontal flip) is done on the device, as kiln's
 loader does it on the CPU. The whole dataset is held on the device, normalised per channel
-from the training set. Modes: eager fp32; torch.compile of the model; bf16 autocast with
-channels-last (fp32 master weights). Prints one JSON line per epoch and a last one with the
+from the training set. Modes: eager with PyTorch's defaults (TF32 convolutions, fp32 matrix
+products); fp32 (TF32 off everywhere); tf32 (TF32 on everywhere); torch.compile of the model;
+bf16 autocast with channels-last (fp32 master weights). Prints one JSON line per epoch and a last one with the
 totals: epoch seconds (training only, the device synchronised), images/s, test accuracy.
 """
 import argparse
@@ -84,7 +85,7 @@ def main():
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--batch", type=int, default=0)
-    ap.add_argument("--mode", default="eager", choices=["eager", "compile", "bf16"])
+    ap.add_argument("--mode", default="eager", choices=["eager", "fp32", "tf32", "compile", "bf16"])
     ap.add_argument("--data", default="", help="data directory (default: the experiment's)")
     a = ap.parse_args()
     with open(a.config, "rb") as f:
@@ -97,6 +98,8 @@ def main():
     dev = torch.device(a.device)
     torch.manual_seed(cfg.get("seed", 1))
     torch.backends.cudnn.benchmark = True
+    if a.mode in ("fp32", "tf32"):
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = a.mode == "tf32"
 
     x8, y = torch_speed.load(cfg, True)
     xt8, yt = torch_speed.load(cfg, False)
@@ -164,6 +167,8 @@ def main():
     print(json.dumps({"framework": "pytorch", "config": a.config, "mode": a.mode, "batch": B, "epochs": epochs,
                       "seconds": round(total, 4), "images_per_s": round(epochs * batches * B / total, 1),
                       "test_acc": acc, "warmup_seconds": round(warmup, 2), "torch": torch.__version__,
+                      "cudnn": torch.backends.cudnn.version(), "tf32_conv": torch.backends.cudnn.allow_tf32,
+                      "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
                       "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"}), flush=True)
 
 

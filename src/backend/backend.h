@@ -29,6 +29,7 @@ class Graph {
  public:
   virtual ~Graph() = default;
   virtual void replay() = 0;
+  virtual int64_t nodes() const { return 0; }  // the kernels, copies and sets it holds (0: not known)
 };
 
 class Backend {
@@ -102,6 +103,12 @@ class Backend {
   virtual void optimizer_update(const math::UpdateRule& rule, Real* theta, const Real* g, const Real* mask, Real* s0,
                                 Real* s1, int64_t n) = 0;
 
+  // ---- precision ----
+  // Whether fp32 GEMMs (and the convolutions built on them) may use TF32 tensor cores (inputs
+  // rounded to a 10-bit mantissa, fp32 accumulation); returns the previous setting. Backends
+  // without them (the CPU) stay exact fp32 and return false.
+  virtual bool set_tf32(bool /*enabled*/) { return false; }
+
   // ---- graph capture (through recorder.h); backends that cannot capture keep these defaults ----
   // Between begin_capture() and end_capture() kernels are recorded, not run; end_capture()
   // returns the recording, which replay() then runs with the same pointers and arguments.
@@ -127,6 +134,10 @@ Backend& backend(Device device);
 bool device_available(Device device);
 // Whether this build has the CUDA backend at all.
 bool cuda_backend_built();
+// How many GPUs the CUDA driver reports (cudaGetDeviceCount), without starting the backend: 0
+// where the driver reports none or fails, or the build has no CUDA backend. A GPU counted here
+// that device_available() cannot use is a broken setup, not a machine without a GPU.
+int cuda_devices_reported();
 
 // Defined by the CPU backend and by the CUDA backend (or, in builds without CUDA, by
 // backend/no_cuda.cpp). cuda_backend() returns null when there is no backend, and throws

@@ -5,5 +5,6 @@ namespace kiln {
 
 Backend* cuda_backend() { return nullptr; }
 bool cuda_backend_built() { return false; }
+int cuda_devices_reported() { return 0; }
 
 }  // namespace kiln

@@ -62,6 +62,10 @@ void TrainConfig::fields(Fields& f) {
   f.key("log_every", log_every, "batches between points of the per-batch curves", Bounds::between(1, 1e9));
   f.key("threads", threads, "threads of kiln's pool (0: all cores)", Bounds::between(0, kMaxThreads));
   f.key("device", device, "where to train", {"cpu", "cuda"});
+  f.key("precision", precision,
+        "cuda: fp32 matrix products and convolutions on TF32 tensor cores (tf32: 10-bit mantissa, fp32 sums) or "
+        "exact (fp32); the CPU is always fp32",
+        {"tf32", "fp32"});
   f.key("clip_grad_norm", clip_grad_norm, "scale each step's gradient down to this global L2 norm when it is larger (0: off)",
         Bounds::at_least(0));
   f.key("early_stopping", early_stopping,

@@ -36,10 +36,12 @@ TrainStep::TrainStep(Model& model, Loss& loss, Optimizer& optimizer, uint64_t se
     : model_(model), loss_(loss), optimizer_(optimizer), seed_(seed) {
   const char* env = std::getenv("KILN_CUDA_GRAPHS");
   if (env && std::strcmp(env, "0") == 0) graphs_ = false;
+  stats_.enabled = graphs_;
 }
 
 void TrainStep::set_graphs(bool enabled) {
   graphs_ = enabled;
+  stats_.enabled = enabled;
   if (!enabled) drop_graphs();
 }
 
@@ -204,6 +206,7 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
       return eager(x, batch, step, lr);
     }
     graph_out_ = out;
+    stats_.forward_nodes = forward_->nodes();
     graph_shape_ = x.shape();
     graph_generation_ = be.memory_generation();
   }
@@ -217,7 +220,10 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
     drop_graphs();
     model_.backward(dout_);
   } else {
-    if (!backward_) backward_ = capture([&] { model_.backward(dout_); });
+    if (!backward_) {
+      backward_ = capture([&] { model_.backward(dout_); });
+      if (backward_) stats_.backward_nodes = backward_->nodes();
+    }
     if (backward_) backward_->replay();
     else model_.backward(dout_);
   }
@@ -227,6 +233,18 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
   if (backward_) ++stats_.replays;
   else ++stats_.eager_steps;
   return r;
+}
+
+std::string describe_graph_stats(const TrainStep::GraphStats& s) {
+  const auto n = [](int64_t v) { return std::to_string(v); };
+  std::string line = "cuda graphs: ";
+  if (!s.enabled && s.disabled.empty()) return line + "off (KILN_CUDA_GRAPHS=0), " + n(s.eager_steps) + " eager steps";
+  line += n(s.captures) + (s.captures == 1 ? " capture" : " captures");
+  if (s.captures > 0)
+    line += " (latest: forward " + n(s.forward_nodes) + " nodes, backward " + n(s.backward_nodes) + ")";
+  line += ", " + n(s.replays) + " steps replayed, " + n(s.eager_steps) + " eager";
+  if (!s.disabled.empty()) line += "; switched off: " + s.disabled;
+  return line;
 }
 
 }  // namespace kiln

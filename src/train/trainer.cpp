@@ -59,6 +59,7 @@ struct Run {
     model.set_preprocessing(preprocessing_of(data, e.data.dataset));
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
+    backend(device).set_tf32(e.train.precision == "tf32");
     model.to(device);
     optimizer->to(device);
   }
@@ -232,6 +233,8 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     }
     const EpochRow row = loop.end_epoch();
     if (opt.epoch_lines) print_epoch(r, row);
+    if (opt.epoch_lines && r.model.device() != Device::cpu)
+      std::printf("  %s\n", describe_graph_stats(loop.step().graph_stats()).c_str());
     res.test_loss = row.test_loss;
     res.test_accuracy = row.test_acc;
     // A step can leave non-finite weights behind a finite loss: such an epoch is no good one.
@@ -253,7 +256,8 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
   }
   if (r.writer) {
     r.model.save_weights(dir + "/weights.kiln");
-    append_manifest(dir, {{"finished", now_iso8601()}});
+    if (r.model.device() == Device::cpu) append_manifest(dir, {{"finished", now_iso8601()}});
+    else append_manifest(dir, {{"finished", now_iso8601()}, {"graphs", describe_graph_stats(loop.step().graph_stats())}});
   }
   if (opt.write_report) std::printf("report: %s/report.html\n", dir.c_str());
   res.status = RunResult::Status::completed;

@@ -17,6 +17,7 @@
 #include "backend/math/dropout.h"
 #include "backend/math/pool.h"
 #include "op_harness.h"
+#include "train/step.h"
 
 #ifdef KILN_WITH_CUDA
 #include "backend/cuda/allocator.h"
@@ -29,6 +30,53 @@ using namespace kiln;
 using namespace kiln::testing;
 
 namespace {
+
+// The policy of SKIP_WITHOUT_CUDA (op_harness.h): a CUDA test skips only where no GPU is
+// expected; where one is (KILN_REQUIRE_GPU=1, or the driver counts one) and the backend cannot
+// start, the test fails.
+TEST(BackendTestPolicy, SkipsOnlyWhereNoGpuIsExpected) {
+  EXPECT_TRUE(gpu_expected("1", 0));
+  EXPECT_FALSE(gpu_expected("0", 1));
+  EXPECT_TRUE(gpu_expected(nullptr, 1));
+  EXPECT_TRUE(gpu_expected("", 2));
+  EXPECT_FALSE(gpu_expected(nullptr, 0));
+  EXPECT_EQ(cuda_test_verdict("", false), CudaTestVerdict::run);
+  EXPECT_EQ(cuda_test_verdict("", true), CudaTestVerdict::run);
+  EXPECT_EQ(cuda_test_verdict("no CUDA device", false), CudaTestVerdict::skip);
+  EXPECT_EQ(cuda_test_verdict("no CUDA device", true), CudaTestVerdict::fail);
+}
+
+// The line `kiln train --device cuda` prints after each epoch (and the manifest keeps).
+TEST(GraphStats, DescribesCapturesReplaysAndWhyNot) {
+  TrainStep::GraphStats s;
+  s.captures = 2;
+  s.forward_nodes = 14;
+  s.backward_nodes = 23;
+  s.replays = 930;
+  s.eager_steps = 9;
+  EXPECT_EQ(describe_graph_stats(s),
+            "cuda graphs: 2 captures (latest: forward 14 nodes, backward 23), 930 steps replayed, 9 eager");
+  s.disabled = "cudaStreamBeginCapture: not permitted";
+  s.enabled = false;
+  EXPECT_NE(describe_graph_stats(s).find("; switched off: cudaStreamBeginCapture"), std::string::npos);
+  TrainStep::GraphStats off;
+  off.enabled = false;
+  off.eager_steps = 5;
+  EXPECT_EQ(describe_graph_stats(off), "cuda graphs: off (KILN_CUDA_GRAPHS=0), 5 eager steps");
+  TrainStep::GraphStats none;
+  EXPECT_EQ(describe_graph_stats(none), "cuda graphs: 0 captures, 0 steps replayed, 0 eager");
+}
+
+TEST(BackendTestPolicy, DriverCountAgreesWithTheBackend) {
+  const int reported = cuda_devices_reported();
+  EXPECT_GE(reported, 0);
+  if (device_available(Device::cuda)) {
+    EXPECT_GT(reported, 0) << "the backend started on a GPU the driver did not count";
+  }
+  if (!cuda_backend_built()) {
+    EXPECT_EQ(reported, 0);
+  }
+}
 
 #ifdef KILN_WITH_CUDA
 // Host-side checks of CUDA-backend code that need no GPU.

@@ -48,6 +48,17 @@ std::vector<double> host_values(const Tensor& t) {
   return std::vector<double>(h.data(), h.data() + h.numel());
 }
 
+// Exact fp32 GEMMs on `device` for a scope: TF32 is the CUDA backend's default, and these tests
+// compare with the CPU under fp32 tolerances (the op suite checks TF32 against its own bounds).
+struct Fp32Gemms {
+  explicit Fp32Gemms(Device d) : be(backend(d)), was(be.set_tf32(false)) {}
+  ~Fp32Gemms() { be.set_tf32(was); }
+  Fp32Gemms(const Fp32Gemms&) = delete;
+  Fp32Gemms& operator=(const Fp32Gemms&) = delete;
+  Backend& be;
+  bool was;
+};
+
 // Every kind of layer: a conv with its ReLU fused, max pooling, a strided conv with batch norm,
 // a residual block, dropout, global average pooling and a dense layer.
 const std::vector<std::string> kNet = {"conv 6 3x3 pad=1", "relu", "maxpool 2", "conv 8 3x3 stride=2 pad=1", "bn", "relu",
@@ -56,6 +67,7 @@ const Shape kNetInput{3, 12, 12};
 
 TEST(BackendCuda, NetworkForwardBackwardMatchesCpu) {
   SKIP_WITHOUT_CUDA();
+  const Fp32Gemms fp32(Device::cuda);
   Model cpu = build_model(kNetInput, kNet, 7), gpu = build_model(kNetInput, kNet, 7);
   gpu.to(Device::cuda);
   const Tensor x = random_batch(kNetInput, 5, 3);
@@ -86,6 +98,7 @@ TEST(BackendCuda, NetworkForwardBackwardMatchesCpu) {
 // Central differences (gradcheck.h) of the loss of a small CNN on `device`: the parameters are
 // perturbed in a host copy that the loss function uploads before each forward.
 GradCheckResult network_gradcheck(Device device) {
+  const Fp32Gemms fp32(device);
   Model m = build_model({2, 8, 8},
                         {"conv 4 3x3 pad=1", "tanh", "maxpool 2", "conv 6 3x3 stride=2 pad=1", "bn", "sigmoid", "gap",
                          "dense 3"},
@@ -163,6 +176,10 @@ void graph_matches_eager(const OptimizerConfig& oc) {
   EXPECT_TRUE(st.disabled.empty()) << st.disabled;
   EXPECT_GE(st.captures, 2);
   EXPECT_GE(st.replays, 4);
+  EXPECT_GT(st.forward_nodes, 0);
+  EXPECT_GT(st.backward_nodes, 0);
+  EXPECT_NE(describe_graph_stats(st).find(std::to_string(st.replays) + " steps replayed"), std::string::npos)
+      << describe_graph_stats(st);
   EXPECT_EQ(sb.graph_stats().replays, 0);
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <string>
@@ -24,10 +25,34 @@ inline std::string cuda_skip_reason() {
   return "";
 }
 
-#define SKIP_WITHOUT_CUDA()                                   \
-  do {                                                        \
-    const std::string skip_why_ = cuda_skip_reason();         \
-    if (!skip_why_.empty()) GTEST_SKIP() << skip_why_;        \
+// Whether a GPU is expected, so that a CUDA test that cannot start the backend fails instead of
+// skipping: KILN_REQUIRE_GPU=1 says so (=0 says not, whatever the driver reports); unset, a
+// GPU is expected where the CUDA driver reports one (`reported`, cuda_devices_reported()).
+inline bool gpu_expected(const char* require_env, int reported) {
+  if (require_env && *require_env) return std::string(require_env) != "0";
+  return reported > 0;
+}
+inline bool gpu_expected() { return gpu_expected(std::getenv("KILN_REQUIRE_GPU"), cuda_devices_reported()); }
+
+enum class CudaTestVerdict { run, skip, fail };
+inline CudaTestVerdict cuda_test_verdict(const std::string& skip_reason, bool expected) {
+  if (skip_reason.empty()) return CudaTestVerdict::run;
+  return expected ? CudaTestVerdict::fail : CudaTestVerdict::skip;
+}
+
+// At the start of a CUDA test: runs it where the backend starts; elsewhere skips it, or fails
+// it where a GPU is expected (gpu_expected()).
+#define SKIP_WITHOUT_CUDA()                                                                           \
+  do {                                                                                                \
+    const std::string skip_why_ = ::kiln::testing::cuda_skip_reason();                                \
+    switch (::kiln::testing::cuda_test_verdict(skip_why_, ::kiln::testing::gpu_expected())) {         \
+      case ::kiln::testing::CudaTestVerdict::run: break;                                              \
+      case ::kiln::testing::CudaTestVerdict::skip: GTEST_SKIP() << skip_why_;                         \
+      case ::kiln::testing::CudaTestVerdict::fail:                                                    \
+        GTEST_FAIL() << skip_why_ << ", but a GPU is expected here (KILN_REQUIRE_GPU="                \
+                     << (std::getenv("KILN_REQUIRE_GPU") ? std::getenv("KILN_REQUIRE_GPU") : "(unset)") \
+                     << ", the CUDA driver reports " << ::kiln::cuda_devices_reported() << " GPUs)";  \
+    }                                                                                                 \
   } while (0)
 
 // ---------------------------------------------------------------------------------------------

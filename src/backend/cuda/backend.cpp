@@ -44,15 +44,17 @@ using cuda::Staging;
 
 class CudaGraph final : public Graph {
  public:
-  CudaGraph(cudaGraphExec_t exec, cudaStream_t stream) : exec_(exec), stream_(stream) {}
+  CudaGraph(cudaGraphExec_t exec, cudaStream_t stream, int64_t nodes) : exec_(exec), stream_(stream), nodes_(nodes) {}
   ~CudaGraph() override { (void)cudaGraphExecDestroy(exec_); }
   CudaGraph(const CudaGraph&) = delete;
   CudaGraph& operator=(const CudaGraph&) = delete;
   void replay() override { KILN_CUDA(cudaGraphLaunch(exec_, stream_)); }
+  int64_t nodes() const override { return nodes_; }
 
  private:
   cudaGraphExec_t exec_;
   cudaStream_t stream_;
+  int64_t nodes_;
 };
 
 int64_t env_int(const char* name, int64_t fallback) {
@@ -104,7 +106,9 @@ class CudaBackend final : public Backend {
     // graph is captured (32 MiB, NVIDIA's advice for Hopper).
     constexpr size_t kBlasWorkspace = size_t{32} << 20;
     KILN_CUBLAS(cuda::cublas().set_workspace(blas_, alloc_.allocate(kBlasWorkspace), kBlasWorkspace));
-    set_tf32(cuda::env_flag("KILN_CUDA_TF32"));
+    // TF32 by default, as PyTorch does for convolutions; KILN_CUDA_TF32=0 asks for exact fp32.
+    const char* tf32 = std::getenv("KILN_CUDA_TF32");
+    set_tf32(!(tf32 && std::strcmp(tf32, "0") == 0));
     const int64_t default_ws = std::min<int64_t>(int64_t{1} << 30, static_cast<int64_t>(prop_.totalGlobalMem / 16));
     conv_budget_ = env_int("KILN_CUDA_CONV_WORKSPACE_MB", default_ws >> 20) << 20;
     // Device scalars: the dropout step and the loss.
@@ -296,6 +300,11 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();
       cuda::throw_cuda_error(e, "cudaStreamEndCapture", __FILE__, __LINE__);
     }
+    size_t nodes = 0;
+    if (cudaGraphGetNodes(graph, nullptr, &nodes) != cudaSuccess) {
+      (void)cudaGetLastError();
+      nodes = 0;
+    }
     cudaGraphExec_t exec = nullptr;
     e = cudaGraphInstantiate(&exec, graph, 0);
     (void)cudaGraphDestroy(graph);
@@ -303,7 +312,7 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();
       cuda::throw_cuda_error(e, "cudaGraphInstantiate", __FILE__, __LINE__);
     }
-    return std::make_unique<CudaGraph>(exec, stream_);
+    return std::make_unique<CudaGraph>(exec, stream_, static_cast<int64_t>(nodes));
   }
   void abort_capture() override {
     if (!capturing_) return;
@@ -329,7 +338,7 @@ class CudaBackend final : public Backend {
     KILN_CUDA(cudaStreamSynchronize(stream_));
     alloc_.empty_cache();
   }
-  bool set_tf32(bool on) {
+  bool set_tf32(bool on) override {
     KILN_CUBLAS(cuda::cublas().set_math_mode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     std::swap(tf32_, on);
     return on;
@@ -398,6 +407,14 @@ CudaBackend& the_backend() {
 
 Backend* cuda_backend() { return &the_backend(); }
 bool cuda_backend_built() { return true; }
+int cuda_devices_reported() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
 
 namespace cuda {
 

@@ -5,7 +5,8 @@
 //
 // Environment (read once, when the backend is created):
 //   KILN_CUDA_DEVICE=i       use GPU i (default 0)
-//   KILN_CUDA_TF32=1         TF32 tensor-core GEMMs (see set_tf32)
+//   KILN_CUDA_TF32=0         exact fp32 GEMMs instead of TF32 tensor cores (see set_tf32);
+//                            an experiment's train.precision overrides it for its run
 //   KILN_CUDA_SYNC=1         synchronise after every kernel, to name the one that failed
 //   KILN_CUDA_CONV_WORKSPACE_MB=n   the im2col workspace bound (default: 1/16 of the GPU's
 //                            memory, at most 1024)
@@ -22,7 +23,9 @@ void reset_peak_memory();
 // Returns cached blocks to the device (cudaFree).
 void empty_cache();
 
-// TF32 tensor-core math for the GEMMs (cuBLAS CUBLAS_TF32_TENSOR_OP_MATH), off by default.
+// TF32 tensor-core math for the GEMMs (cuBLAS CUBLAS_TF32_TENSOR_OP_MATH), on by default (as
+// PyTorch has it for convolutions; KILN_CUDA_TF32=0 turns it off, and so does
+// train.precision = "fp32"). Also Backend::set_tf32.
 // The tensor cores read each input with 10 explicit mantissa bits (relative error at most
 // u = 2^-10 ≈ 1e-3, half that where they round to nearest) and accumulate in fp32, so a
 // product a·b is off by at most about 2u relative and a dot product of length K by at most

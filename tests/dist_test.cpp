@@ -180,9 +180,23 @@ Ran sh(const std::string& cmd) {
   return r;
 }
 
+// Open MPI's session folder for this test process: mpiruns started at the same moment (ctest
+// -j) race to create the shared /tmp/ompi.HOST.UID and one fails in orte_init ("mkdir: File
+// exists"), so each test process gets a base of its own.
+struct SessionBase {
+  fs::path dir = fs::temp_directory_path() / ("kiln-ompi-" + std::to_string(::getpid()));
+  SessionBase() { fs::create_directories(dir); }
+  ~SessionBase() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 // mpirun on this machine, one thread per rank; root (CI containers) is allowed.
 std::string mpirun(int ranks) {
-  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 " +
+  static const SessionBase session;
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+         "OMPI_MCA_orte_tmpdir_base='" + session.dir.string() + "' " +
          std::string(KILN_TEST_MPIEXEC) + " -np " + std::to_string(ranks) + " ";
 }
 

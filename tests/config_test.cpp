@@ -50,6 +50,14 @@ TEST(Experiment, OverridesFromTheCommandLine) {
   EXPECT_EQ(e.layers.size(), 3u);
 }
 
+// A bare word is taken as the string it is, every character kept: quotes, backslashes, and
+// control characters (which a TOML string holds only escaped).
+TEST(Experiment, BareWordOverridesKeepEveryCharacter) {
+  const std::string dir = "/tmp/a\tb\"c\\d\x01e\x7f";
+  const Experiment e = parse_experiment(kGood, "exp.toml", {"data.dir=" + dir});
+  EXPECT_EQ(e.data.dir, dir);
+}
+
 // train.precision: TF32 by default (the CUDA backend's GEMMs and convolutions), fp32 on request,
 // nothing else; the CPU backend has no TF32 and says so.
 TEST(Experiment, PrecisionIsTf32UnlessFp32IsAsked) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <iomanip>
 
 #include "tensor/check.h"
@@ -304,8 +305,14 @@ void apply_override(toml::value& root, const std::string& text) {
   auto as_string = [&] {
     std::string quoted = "\"";
     for (char c : val) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {  // a TOML string holds control characters only escaped
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\u%04x", u);
+        quoted += esc;
+        continue;
+      }
       if (c == '"' || c == '\\') quoted += '\\';
-      if (static_cast<unsigned char>(c) < 0x20) continue;  // control characters cannot be in a TOML string
       quoted += c;
     }
     return toml::find(parse_toml("v = " + quoted + "\"", "--set " + text), "v");

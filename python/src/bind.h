@@ -9,12 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/blas.h"
 #include "data/dataset.h"
 #include "model/model.h"
 
 namespace kiln::py {
 
 namespace pyb = pybind11;
+
+// What every call into the library holds while it runs: the GIL released (other Python threads
+// go on; Ctrl-C is seen at the next batch), and the process's OpenBLAS, which is numpy's too,
+// single-threaded for kiln's pool and given back to numpy as it was afterwards.
+struct InKiln {
+  pyb::gil_scoped_release nogil;
+  cpu::BlasSingleThreaded blas;
+};
 
 // A model and the seed its weights were drawn from (fit's default seed, as an experiment's
 // seed is both).

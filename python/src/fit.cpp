@@ -88,7 +88,7 @@ pyb::dict fit(PyModel& self, const pyb::handle& x, const pyb::handle& y, const p
   pyb::list history;
   std::string stopped;
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     TrainLoop loop(e, data, model, *loss, *optimizer, *schedule, st);
     LoopEvents ev;
     bool go_on = true;

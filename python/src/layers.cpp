@@ -26,7 +26,7 @@ const Pass kTrainPass{Mode::train, 1, 0, true};
 pyb::array_t<float> forward(PyLayer& s, const pyb::handle& xa) {
   s.x = tensor_from(xa, s.model.input_shape(), "x");
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     s.y.ensure(s.layer().output_shape(s.x.shape()), Device::cpu);
     s.layer().forward(s.x, s.y, kTrainPass);
   }
@@ -42,7 +42,7 @@ pyb::array_t<float> backward(PyLayer& s, const pyb::handle& dya) {
   if (dy.shape() != out)
     throw pyb::value_error("dy: expected the shape of the last forward's output " + out.str() + ", got " + dy.shape().str());
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     s.model.zero_grad();
     s.dx.ensure(s.x.shape(), Device::cpu);
     s.layer().backward(s.x, s.y, dy, &s.dx);
@@ -81,7 +81,7 @@ pyb::dict check_layer_at(PyLayer& s, const pyb::handle& xa, const pyb::handle& d
   }
   GradCheckResult res;
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     auto loss = [&] {
       s.layer().forward(x, y, kTrainPass);
       double sum = 0;
@@ -106,7 +106,7 @@ pyb::dict check_model_at(PyModel& s, const pyb::handle& xa, const pyb::handle& y
   std::copy(d.values.begin(), d.values.end(), x.data());
   GradCheckResult res;
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     SoftmaxCrossEntropy loss;
     res = check_model(m, loss, x, Targets{d.labels, nullptr}, kTrainPass);
   }

@@ -32,7 +32,7 @@ pyb::array_t<float> predict(PyModel& self, const pyb::handle& x, int64_t batch_s
   pyb::array_t<float> out(std::vector<pyb::ssize_t>{static_cast<pyb::ssize_t>(N), static_cast<pyb::ssize_t>(K)});
   float* o = out.mutable_data();
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     SoftmaxCrossEntropy softmax;
     Tensor staging;
     std::vector<int32_t> zeros;
@@ -56,7 +56,7 @@ pyb::dict evaluate_arrays(PyModel& self, const pyb::handle& x, const pyb::handle
   const Dataset d = dataset_from(x, y, m.input_shape(), classes_of(m), "x", "y");
   Evaluation ev;
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     SoftmaxCrossEntropy loss;
     ev = evaluate(m, loss, d, Normalization{}, batch_size, /*keep_predictions=*/false);
   }

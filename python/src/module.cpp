@@ -1,10 +1,14 @@
 // The _kiln extension: kiln::Error (bad input) is a ValueError in Python; internal errors stay
 // RuntimeErrors.
+#include "backend/cpu/blas.h"
 #include "bind.h"
 #include "tensor/check.h"
 
 PYBIND11_MODULE(_kiln, m) {
   m.doc() = "kiln's C++ core (use the kiln package)";
+  // OpenBLAS picks its kernels once, when loaded; if numpy has not loaded it yet, kiln's choice
+  // (backend/cpu/blas.h) is the one it will read.
+  kiln::cpu::choose_blas_kernels();
   pybind11::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -37,7 +37,7 @@ pyb::dict train_file(const std::string& path, const std::vector<std::string>& ov
   opt.command = "kiln.train(" + path + ")";
   RunResult r;
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     StopHandlers handlers;
     r = train(e, opt);
   }
@@ -55,7 +55,7 @@ pyb::dict evaluate_run(const std::string& target, const std::string& data_dir) {
   SavedRun run = open_saved_run(target);
   SavedEvaluation r;
   {
-    pyb::gil_scoped_release nogil;
+    InKiln in_kiln;
     r = evaluate_saved(run, data_dir, 0);
   }
   const int K = r.ev.confusion.classes();

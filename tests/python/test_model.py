@@ -120,3 +120,27 @@ def test_the_gil_is_released_while_predicting_and_training(data):
             ticks += 1
         t.join()
         assert ticks > 1000
+
+
+def _numpy_openblas():
+    """numpy's OpenBLAS (Debian's numpy links libopenblas.so.0, the library kiln shares), or None."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0", mode=getattr(os, "RTLD_NOLOAD", 4))
+    except OSError:
+        return None
+    return lib if hasattr(lib, "openblas_get_num_threads") else None
+
+
+def test_numpy_keeps_its_blas_threads(data):
+    # kiln runs the OpenBLAS it shares with numpy single-threaded (its own pool threads the
+    # GEMMs), but only while it works: numpy's matrix products get their threads back.
+    lib = _numpy_openblas()
+    if lib is None:
+        pytest.skip("numpy is not linked to libopenblas.so.0 here: nothing shared to check")
+    lib.openblas_set_num_threads(2)
+    assert lib.openblas_get_num_threads() == 2
+    m = net()
+    fit_like_experiment(m, data, epochs=1)
+    m.predict(data.x_test)
+    assert lib.openblas_get_num_threads() == 2

@@ -10,6 +10,11 @@
 //
 // Threads: kiln runs one thread pool (OpenMP). The BLAS is kept single-threaded and large GEMMs
 // are split across the pool by kiln (cpu/gemm.cpp), so two pools never compete for the cores.
+//
+// In a Python process the library is usually loaded already, by numpy (Debian's numpy links
+// the same libopenblas.so.0): kiln then shares it, so it must neither leave numpy's thread
+// count changed (BlasSingleThreaded) nor miss the kernel choice (choose_blas_kernels, which
+// the Python module calls when it is imported, in case numpy is not loaded yet).
 #include <string>
 
 namespace kiln::cpu {
@@ -20,5 +25,22 @@ void blas_dgemm(bool trans_a, bool trans_b, int M, int N, int K, double alpha, c
                 const double* B, int ldb, double beta, double* C, int ldc);
 // "OpenBLAS 0.3.21 ... (kernels: Cooperlake)"
 std::string blas_description();
+
+// Sets OPENBLAS_CORETYPE for the OpenBLAS this process will load, unless the user has set it:
+// Cooperlake where the CPU has AVX-512 BF16, SkylakeX where it has AVX-512. Only an OpenBLAS
+// loaded afterwards reads it.
+void choose_blas_kernels();
+
+// While one is alive (they nest, from any thread) the BLAS runs one thread per caller; when the
+// last one ends, the library has the thread count it had before the first began. For code
+// that shares the process's OpenBLAS with others (the Python module: numpy's matrix products
+// keep their threads after kiln has trained).
+class BlasSingleThreaded {
+ public:
+  BlasSingleThreaded();
+  ~BlasSingleThreaded();
+  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
+  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
+};
 
 }  // namespace kiln::cpu

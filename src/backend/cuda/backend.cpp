@@ -107,8 +107,7 @@ class CudaBackend final : public Backend {
     constexpr size_t kBlasWorkspace = size_t{32} << 20;
     KILN_CUBLAS(cuda::cublas().set_workspace(blas_, alloc_.allocate(kBlasWorkspace), kBlasWorkspace));
     // TF32 by default, as PyTorch does for convolutions; KILN_CUDA_TF32=0 asks for exact fp32.
-    const char* tf32 = std::getenv("KILN_CUDA_TF32");
-    set_tf32(!(tf32 && std::strcmp(tf32, "0") == 0));
+    set_tf32(cuda::env_flag("KILN_CUDA_TF32", true));
     const int64_t default_ws = std::min<int64_t>(int64_t{1} << 30, static_cast<int64_t>(prop_.totalGlobalMem / 16));
     conv_budget_ = env_int("KILN_CUDA_CONV_WORKSPACE_MB", default_ws >> 20) << 20;
     // Device scalars: the dropout step and the loss.

@@ -7,9 +7,10 @@
 
 namespace kiln::cuda {
 
-bool env_flag(const char* name) {
+bool env_flag(const char* name, bool unset) {
   const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
+  if (!v || !*v) return unset;
+  return std::strcmp(v, "0") != 0;
 }
 
 namespace {

@@ -30,8 +30,9 @@ inline void check_cublas(cublasStatus_t s, const char* call, const char* file, i
 // for this GPU), and under KILN_CUDA_SYNC=1 the kernel's execution error too.
 void check_launch(const char* kernel, cudaStream_t stream, const char* file, int line);
 
-// Whether an environment variable is set to something other than "" or "0" (KILN_CUDA_SYNC).
-bool env_flag(const char* name);
+// An on/off environment variable: `unset` where it is unset or "", off where it is "0", else on
+// (KILN_CUDA_SYNC, off unless set; KILN_CUDA_TF32, on unless "0").
+bool env_flag(const char* name, bool unset = false);
 
 }  // namespace kiln::cuda
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "image_files.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -145,3 +147,17 @@ TEST_F(Cli, BadInputIsNamedNeverACrash) {
 }
 
 }  // namespace
+
+TEST_F(Cli, NoProgressSilencesTheImageDecodingBar) {
+  // The decoding bar prints a line every 10% on a pipe; --no-progress silences it as it does the
+  // training bar (the bar ignored the flag: the trainer's option never reached the loader).
+  kiln::testing::write_png_folder((dir_ / "imgs").string(), "train", {"a", "b"}, 3, 6, 6);
+  kiln::testing::write_png_folder((dir_ / "imgs").string(), "test", {"a", "b"}, 1, 6, 6);
+  const std::string args = "train good.toml --set data.dataset=folder --set data.dir=imgs --set train.epochs=1 --threads 1";
+  const Outcome shown = kiln(args, "shown");
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  EXPECT_NE(shown.err.find("decoding train"), std::string::npos) << shown.err;
+  const Outcome quiet = kiln(args + " --no-progress", "quiet");
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("decoding"), std::string::npos) << quiet.err;
+}

@@ -64,7 +64,7 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, EveryCommandAnswersHelp) {
-  for (const char* cmd : {"train", "eval", "summary", "gradcheck", "report", "sweep", "help"}) {
+  for (const char* cmd : {"train", "eval", "summary", "gradcheck", "report", "sweep", "import", "help"}) {
     const Outcome o = kiln(std::string(cmd) + " --help");
     EXPECT_EQ(o.status, 0) << cmd << ": " << o.err;
     EXPECT_NE(o.out.find(std::string("Usage: kiln ") + cmd), std::string::npos) << cmd << ": " << o.out;
@@ -72,7 +72,7 @@ TEST_F(Cli, EveryCommandAnswersHelp) {
   }
   const Outcome top = kiln("--help");
   EXPECT_EQ(top.status, 0);
-  for (const char* cmd : {"train", "eval", "summary", "gradcheck", "report", "sweep", "help"})
+  for (const char* cmd : {"train", "eval", "summary", "gradcheck", "report", "sweep", "import", "help"})
     EXPECT_NE(top.out.find(std::string("  ") + cmd + " "), std::string::npos) << "kiln --help lists " << cmd;
   const Outcome keys = kiln("help keys");
   EXPECT_EQ(keys.status, 0);

@@ -21,6 +21,7 @@ Command train_command();      // train.cpp
 Command eval_command();       // eval.cpp
 Command predict_command();    // predict.cpp
 Command export_command();     // export.cpp
+Command import_command();     // export.cpp
 Command summary_command();    // inspect.cpp
 Command report_command();     // inspect.cpp
 Command gradcheck_command();  // gradcheck.cpp

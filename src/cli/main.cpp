@@ -14,7 +14,7 @@ namespace kiln::cli {
 
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = [] {
-    std::vector<Command> c{train_command(), eval_command(),   predict_command(), export_command(), summary_command(), gradcheck_command(),
+    std::vector<Command> c{train_command(), eval_command(),   predict_command(), export_command(), import_command(), summary_command(), gradcheck_command(),
                            report_command(), sweep_command(), help_command()};
     std::vector<std::string> keys;
     for (const auto& k : experiment_keys()) keys.push_back(k.key);

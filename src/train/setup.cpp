@@ -28,7 +28,7 @@ void check_folder(const DataConfig& cfg, const DataFormat& f) {
               " (--set data.dir=DIR, or dir in the [data] table)");
 }
 
-Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train) {
+Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train, bool progress) {
   ReadOptions o;
   o.image_size = cfg.image_size;
   o.channels = cfg.channels;
@@ -37,7 +37,7 @@ Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train) {
   o.skip_bad = cfg.skip_bad;
   std::optional<Progress> bar;
   o.progress = [&](int64_t done, int64_t total) {
-    if (!bar) bar.emplace(std::string("decoding ") + (train ? "train" : "test"), total, true);
+    if (!bar) bar.emplace(std::string("decoding ") + (train ? "train" : "test"), total, progress);
     bar->update(done, "");
     if (done == total) bar->finish();
   };
@@ -61,22 +61,22 @@ std::string check_identity(const DataConfig& cfg, const DataFormat& f, const Dat
 
 }  // namespace
 
-Dataset load_split(const DataConfig& cfg, bool train) {
+Dataset load_split(const DataConfig& cfg, bool train, bool progress) {
   const DataFormat& f = data_format(cfg.dataset);
   check_folder(cfg, f);
-  Dataset d = read_split(cfg, f, train);
+  Dataset d = read_split(cfg, f, train, progress);
   const int64_t limit = train ? cfg.limit_train : cfg.limit_test;
   if (limit > 0) d.truncate(limit);
   return d;
 }
 
-Data load_data(const DataConfig& cfg, uint64_t seed) {
+Data load_data(const DataConfig& cfg, uint64_t seed, bool progress) {
   const DataFormat& f = data_format(cfg.dataset);
   check_folder(cfg, f);
   Data d;
-  d.train = read_split(cfg, f, true);
+  d.train = read_split(cfg, f, true, progress);
   d.note = check_identity(cfg, f, d.train);
-  d.test = read_split(cfg, f, false);
+  d.test = read_split(cfg, f, false, progress);
   if (d.test.sample_shape() != d.train.sample_shape())
     throw Error(d.test.source + ": test samples are " + d.test.sample_shape().str() + " but training samples (" +
                 d.train.source + ") are " + d.train.sample_shape().str());

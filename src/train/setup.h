@@ -20,10 +20,11 @@ struct Data {
 
 // Reads both splits. Refuses a folder that holds another known dataset than the one named
 // (Fashion-MNIST as "mnist"), a missing folder (saying where to get the files and which key
-// to set), and test samples of another shape than the training ones.
-Data load_data(const DataConfig& cfg, uint64_t seed);
+// to set), and test samples of another shape than the training ones. progress: a bar while an
+// image folder is decoded (false: --no-progress).
+Data load_data(const DataConfig& cfg, uint64_t seed, bool progress = true);
 // One split alone, sample limit applied (evaluating a saved model needs only the test set).
-Dataset load_split(const DataConfig& cfg, bool train);
+Dataset load_split(const DataConfig& cfg, bool train, bool progress = true);
 
 // The per-sample input shape of the experiment's data: known without reading the files for
 // MNIST, Fashion-MNIST and CIFAR-10; read from them otherwise.

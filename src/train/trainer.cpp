@@ -52,8 +52,9 @@ struct Run {
   std::unique_ptr<Schedule> schedule;
   TrainState st;
 
-  Run(const Experiment& exp, Comm& c)
-      : e(exp), comm(c), writer(c.rank() == 0), data(load_data(e.data, e.seed)), model(build_model_for(e, data.train.sample_shape())),
+  // progress: the decoding bar of an image folder (off with --no-progress, and on ranks > 0).
+  Run(const Experiment& exp, Comm& c, bool progress)
+      : e(exp), comm(c), writer(c.rank() == 0), data(load_data(e.data, e.seed, progress)), model(build_model_for(e, data.train.sample_shape())),
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data.dataset));
@@ -285,7 +286,7 @@ RunResult train(const Experiment& e, const TrainOptions& options) {
   std::optional<Run> run_;
   comm.together([&] {
     set_threads(threads_for(opt, e, comm));
-    run_.emplace(e, comm);  // everything checked before the folder exists
+    run_.emplace(e, comm, opt.progress);  // everything checked before the folder exists
     if (opt.init) run_->model.copy_weights_from(*opt.init, opt.init_source);
   });
   Run& r = *run_;
@@ -342,7 +343,7 @@ RunResult resume(const std::string& dir, const TrainOptions& options, const std:
                   "config.toml); add --allow-change to continue with the change recorded, or start a new run");
     }
     set_threads(threads_for(opt, e, comm));
-    run_.emplace(e, comm);
+    run_.emplace(e, comm, opt.progress);
     run_->set_dir(dir);
     load_checkpoint(run_->ckpt, run_->model, *run_->optimizer, run_->st);
     if (run_->st.epoch > e.train.epochs)

@@ -36,8 +36,10 @@ def weights(name):
     def u32():
         nonlocal at; at += 4; return struct.unpack_from("<I", b, at - 4)[0]
     def skip_str():
-        nonlocal at; at += u32()
-    skip_str(); at += 8 * u32()
+        nonlocal at
+        n = u32(); at += n
+    skip_str()
+    n = u32(); at += 8 * n
     n = u32(); at += 8 * n
     for _ in range(u32()): skip_str()
     skip_str()

@@ -68,6 +68,10 @@ void TrainConfig::fields(Fields& f) {
         {"tf32", "fp32"});
   f.key("clip_grad_norm", clip_grad_norm, "scale each step's gradient down to this global L2 norm when it is larger (0: off)",
         Bounds::at_least(0));
+  f.key("sync_bn", sync_bn,
+        "with several ranks (mpirun): batch norm normalises with the statistics of the whole global batch, "
+        "summed over the ranks, so N ranks train as one process does; every batch must then give each rank a sample "
+        "(false: each rank normalises its own shard, as PyTorch DDP by default)");
   f.key("early_stopping", early_stopping,
         "stop after this many epochs without a better validation accuracy (0: off; needs data.validation)",
         Bounds::between(0, kMaxEpochs));

@@ -51,6 +51,7 @@ struct TrainConfig {
   std::string device = "cpu";  // cpu | cuda
   std::string precision = "tf32";  // tf32 | fp32: the CUDA backend's fp32 GEMMs and convolutions
   double clip_grad_norm = 0;   // scale the gradient down to this global norm when above (0: off)
+  bool sync_bn = false;        // batch norm over the global batch with several ranks (else per rank)
   int64_t early_stopping = 0;  // stop after this many epochs without a better validation accuracy (0: off)
   void fields(Fields& f);
 };

@@ -38,6 +38,8 @@ enum class Mode { train, eval };
 
 // What a forward pass needs besides its input: the mode, and for stochastic layers the seed and
 // step from which their counter-based random numbers are drawn.
+class BatchSync;  // layers/batch_sync.h
+
 struct Pass {
   Mode mode = Mode::eval;
   uint64_t seed = 0;
@@ -45,6 +47,9 @@ struct Pass {
   // false: no backward follows (inference), so a chain need not keep every layer's output and
   // alternates two buffers instead: VGG at batch 1000 needs 0.5 GB of activations, not 3.
   bool backward = true;
+  // Training with train.sync_bn on several ranks: batch norm takes its statistics over the
+  // global batch through this (null: over the batch this process sees).
+  BatchSync* sync = nullptr;
   bool training() const { return mode == Mode::train; }
 };
 

@@ -30,47 +30,75 @@ void argmax_rows(const Tensor& logits, std::vector<int32_t>& out) {
   }
 }
 
+// Sharding keeps one process's numbers exactly: each batch is the one a single process would
+// evaluate (same samples, same size, so the same kernels give the same bits), the counts are
+// integers, and the loss is Σ_b (mean loss of batch b)·n_b taken in batch order on every rank
+// after the ranks have filled in each other's batches (the sum over ranks of a slot adds zeros
+// to the one rank's value, which is exact). One sum of doubles carries it all:
+//   [loss·n per batch (B) | confusion (K²) | predicted + 1 per sample | confidence per sample]
+// the per-sample parts only when predictions are kept.
 Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
-                    bool keep_predictions) {
+                    bool keep_predictions, Comm* comm) {
   Evaluation ev;
-  const int64_t K = model.output_shape().numel();
-  ev.confusion = ConfusionMatrix(static_cast<int>(K));
-  if (keep_predictions) {
-    ev.predicted.assign(static_cast<size_t>(data.size()), -1);
-    ev.confidence.assign(static_cast<size_t>(data.size()), 0.f);
-  }
+  const int64_t K = model.output_shape().numel(), n = data.size();
   Loader loader(data, batch_size, /*shuffle=*/false, /*seed=*/0, norm, Augment{});
+  const int64_t B = loader.batches_per_epoch();
+  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const int64_t first = B * rank / ranks, end = B * (rank + 1) / ranks;
+  const size_t at_confusion = static_cast<size_t>(B), at_predicted = at_confusion + static_cast<size_t>(K * K),
+               at_confidence = at_predicted + static_cast<size_t>(n);
+  std::vector<double> found(keep_predictions ? at_confidence + static_cast<size_t>(n) : at_predicted, 0.0);
   loader.start_epoch(0);
+  loader.skip(first);
   Batch b;
   Tensor x_device;
   std::vector<int32_t> pred;
-  double loss_sum = 0;
-  int64_t seen = 0, correct = 0;
   Pass pass{Mode::eval, 0, 0, /*backward=*/false};
-  while (loader.next(b)) {
+  for (int64_t batch = first; batch < end && loader.next(b); ++batch) {
     const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), pass);
-    const int64_t n = out.dim(0);
-    loss_sum += loss.forward_backward(out, Targets{b.y, nullptr}, nullptr) * static_cast<double>(n);
+    const int64_t rows = out.dim(0);
+    found[static_cast<size_t>(batch)] = loss.forward_backward(out, Targets{b.y, nullptr}, nullptr) * static_cast<double>(rows);
     const Tensor logits = out.to(Device::cpu);  // a copy only for device models
     argmax_rows(logits, pred);
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < rows; ++i) {
       const int32_t y = b.y[static_cast<size_t>(i)], p = pred[static_cast<size_t>(i)];
-      correct += (y == p);
-      ev.confusion.add(y, p);
+      if (y < 0 || y >= K)
+        throw Error("evaluation: label " + std::to_string(y) + " of sample " +
+                    std::to_string(b.index[static_cast<size_t>(i)]) + ", but the model has " + std::to_string(K) +
+                    " outputs (classes)");
+      found[at_confusion + static_cast<size_t>(y * K + p)] += 1;
       if (keep_predictions) {
         // Softmax probability of the predicted class, from the logits (max-subtracted).
         const Real* z = logits.data() + i * K;
         double s = 0;
         for (int64_t k = 0; k < K; ++k) s += std::exp(static_cast<double>(z[k]) - z[p]);
         const auto idx = static_cast<size_t>(b.index[static_cast<size_t>(i)]);
-        ev.predicted[idx] = p;
-        ev.confidence[idx] = static_cast<float>(1.0 / s);
+        found[at_predicted + idx] = p + 1;
+        found[at_confidence + idx] = static_cast<float>(1.0 / s);
       }
     }
-    seen += n;
   }
-  ev.loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
-  ev.accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
+  if (ranks > 1) comm->sum(found.data(), static_cast<int64_t>(found.size()));
+  double loss_sum = 0;
+  for (int64_t batch = 0; batch < B; ++batch) loss_sum += found[static_cast<size_t>(batch)];
+  ev.confusion = ConfusionMatrix(static_cast<int>(K));
+  int64_t correct = 0;
+  for (int64_t y = 0; y < K; ++y)
+    for (int64_t p = 0; p < K; ++p) {
+      const auto count = static_cast<int64_t>(found[at_confusion + static_cast<size_t>(y * K + p)]);
+      if (count > 0) ev.confusion.add(static_cast<int>(y), static_cast<int>(p), count);
+      if (y == p) correct += count;
+    }
+  if (keep_predictions) {
+    ev.predicted.resize(static_cast<size_t>(n));
+    ev.confidence.resize(static_cast<size_t>(n));
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+      ev.predicted[i] = static_cast<int32_t>(found[at_predicted + i]) - 1;
+      ev.confidence[i] = static_cast<float>(found[at_confidence + i]);
+    }
+  }
+  ev.loss = n ? loss_sum / static_cast<double>(n) : NAN;
+  ev.accuracy = n ? static_cast<double>(correct) / static_cast<double>(n) : NAN;
   return ev;
 }
 

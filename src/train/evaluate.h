@@ -4,6 +4,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "dist/comm.h"
 #include "loss/loss.h"
 #include "model/model.h"
 #include "report/metrics.h"
@@ -17,8 +18,11 @@ struct Evaluation {
   std::vector<float> confidence;   // softmax probability of the predicted class
 };
 
+// With a communicator of several ranks the evaluation is sharded: rank r of N evaluates the
+// whole batches [B·r/N, B·(r+1)/N) of the B, and the ranks sum what they found; every rank
+// returns the same Evaluation, with the same bits as one process's (evaluate.cpp).
 Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
-                    bool keep_predictions);
+                    bool keep_predictions, Comm* comm = nullptr);
 
 // `host` itself on the CPU; else its copy in `staging` (reused) on `device`.
 const Tensor& on_device(const Tensor& host, Tensor& staging, Device device);

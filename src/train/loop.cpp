@@ -17,6 +17,19 @@ namespace kiln {
 
 using Clock = std::chrono::steady_clock;
 
+// Every rank enters each batch norm's sums, so no shard may be empty: every batch, the short
+// last one included, needs a sample per rank.
+void check_sync_bn_shards(const Experiment& e, const Dataset& train, int ranks) {
+  if (!e.train.sync_bn || ranks <= 1) return;
+  const int64_t n = train.size(), last = n % e.train.batch_size;
+  const int64_t smallest = last > 0 ? last : std::min(e.train.batch_size, n);
+  if (smallest < ranks)
+    throw Error("train.sync_bn on " + std::to_string(ranks) + " ranks needs at least one sample per rank in every "
+                "batch, but a batch of this run has " + std::to_string(smallest) + " (" + std::to_string(n) +
+                " training samples, train.batch_size = " + std::to_string(e.train.batch_size) +
+                "): choose a batch size whose last batch is empty or has at least as many samples as ranks");
+}
+
 TrainLoop::TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& loss, Optimizer& optimizer,
                      const Schedule& schedule, TrainState& state, Comm* comm)
     : comm_(comm && comm->size() > 1 ? comm : nullptr),
@@ -26,6 +39,10 @@ TrainLoop::TrainLoop(const Experiment& e, const Data& data, Model& model, Loss& 
       step_(model, loss, optimizer, e.seed) {
   step_.set_clip_grad_norm(e.train.clip_grad_norm);
   step_.set_comm(comm_);
+  if (comm_ && e.train.sync_bn) {
+    check_sync_bn_shards(e, data.train, comm_->size());
+    step_.set_sync_bn(true);
+  }
   previous_exact_ = set_exact_weight_gradients(optimizer.scale_free());
   // The layers with parameters, named by their path and spec, in model order.
   std::map<std::string, std::string> spec_of;
@@ -143,11 +160,11 @@ const EpochRow& TrainLoop::end_epoch() {
   // No test set (the Python module's fit() without one): its loss and accuracy are NaN.
   const double nan = std::nan("");
   test_ = data_.test.size() > 0
-              ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true)
+              ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true, comm_)
               : Evaluation{nan, nan, {}, {}, {}};
   EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), test_.loss, test_.accuracy, lr_, epoch_train_seconds_};
   if (data_.val.size() > 0) {
-    Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false);
+    Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false, comm_);
     row.val_loss = vev.loss;
     row.val_acc = vev.accuracy;
   }

@@ -31,6 +31,9 @@ struct LoopEvents {
   std::function<bool()> stop;
 };
 
+// Throws when train.sync_bn on `ranks` ranks would leave a rank an empty shard of some batch.
+void check_sync_bn_shards(const Experiment& e, const Dataset& train, int ranks);
+
 class TrainLoop {
  public:
   // The experiment gives the batch size, seed and logging interval; data, model, loss,

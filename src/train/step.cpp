@@ -105,8 +105,10 @@ TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t 
     weight_ = static_cast<double>(n) / static_cast<double>(std::max(batch.global, n));
     next_ = bounds_.size() - 1;  // no bucket started yet
   }
-  if (!batch.y.empty()) {  // a rank's shard of a short last batch can be empty
-    const Tensor& out = model_.forward(x, Pass{Mode::train, seed_, step});
+  if (!batch.y.empty()) {  // a rank's shard of a short last batch can be empty (never with sync_bn)
+    Pass pass{Mode::train, seed_, step};
+    if (comm_ && sync_bn_) pass.sync = &sync_;
+    const Tensor& out = model_.forward(x, pass);
     dout_.ensure(out.shape(), out.device());
     r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
     model_.backward(dout_);
@@ -144,6 +146,15 @@ void TrainStep::reduce(const Batch& batch, Result& r) {
   comm_->sum(sums, 2);
   r.loss = m > 0 ? sums[0] / static_cast<double>(m) : 0;
   r.correct = static_cast<int64_t>(sums[1]);
+}
+
+// x = Σ_r w_r x_r / w: this rank's sums in its own loss's units (layers/batch_sync.h).
+void TrainStep::RankSync::sum_gradients(double* x, int64_t n) {
+  const double w = s_.weight_;
+  KILN_REQUIRE(w > 0, "synchronised batch norm on an empty shard");
+  for (int64_t i = 0; i < n; ++i) x[i] *= w;
+  s_.comm_->sum(x, n);
+  for (int64_t i = 0; i < n; ++i) x[i] /= w;
 }
 
 void TrainStep::clip_gradients() {

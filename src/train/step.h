@@ -18,6 +18,7 @@
 #include "backend/recorder.h"
 #include "data/loader.h"
 #include "dist/comm.h"
+#include "layers/batch_sync.h"
 #include "loss/loss.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
@@ -45,6 +46,10 @@ class TrainStep {
   // that they are the global batch's (see reduce()). Graph replay is off with several ranks.
   // null or one rank: a plain step.
   void set_comm(Comm* comm);
+  // train.sync_bn: with several ranks, batch norm normalises with the global batch's
+  // statistics (summed over the ranks through a BatchSync in the training Pass). Every rank's
+  // shard must then be non-empty, since each enters every layer's sums (TrainLoop checks).
+  void set_sync_bn(bool on) { sync_bn_ = on; }
   // Gradient clipping: before each update, the flat gradient g is scaled by c / ‖g‖ when
   // ‖g‖ > c (0: off). The norm read back to the host each step.
   void set_clip_grad_norm(double c) { clip_ = c; }
@@ -74,6 +79,18 @@ class TrainStep {
   size_t next_ = 0;
   double weight_ = 1;
   Tensor host_grads_;  // the gradient on the host, for devices other than the CPU
+  // The ranks' sums for synchronised batch norm, weighted by this step's weight_.
+  class RankSync final : public BatchSync {
+   public:
+    explicit RankSync(TrainStep& s) : s_(s) {}
+    void sum(double* x, int64_t n) override { s_.comm_->sum(x, n); }
+    void sum_gradients(double* x, int64_t n) override;
+
+   private:
+    TrainStep& s_;
+  };
+  RankSync sync_{*this};
+  bool sync_bn_ = false;
 
   Model& model_;
   Loss& loss_;

@@ -1,6 +1,12 @@
 #include "train/sweep.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -207,11 +213,71 @@ SweepRow row_of(const Indexed& x, const std::string& dir) {
   return row;
 }
 
+// Which variants a rank trains, handed out as the ranks become free: a variant is claimed by
+// creating its file in a claims folder of this sweep invocation (open with O_EXCL: exactly one
+// rank succeeds, on a local disk as on NFS). Rank r starts with variant r, so the first round
+// is fixed; after that each rank that finishes takes the lowest variant no rank has claimed.
+// Files rather than messages because a rank is busy training between claims and only its main
+// thread may call MPI, so no rank could answer another's request in time.
+class Claims {
+ public:
+  Claims(std::string dir, const Comm& comm) : dir_(std::move(dir)), rank_(comm.rank()), ranks_(comm.size()) {}
+  // The next variant for this rank, or false when every one is claimed.
+  bool next(size_t variants, size_t& out) {
+    if (ranks_ == 1) {  // one rank trains them all, in order
+      if (at_ >= variants) return false;
+      out = at_++;
+      return true;
+    }
+    if (!started_) {
+      started_ = true;
+      at_ = static_cast<size_t>(ranks_);
+      if (static_cast<size_t>(rank_) < variants && claim(static_cast<size_t>(rank_))) {
+        out = static_cast<size_t>(rank_);
+        return true;
+      }
+    }
+    for (; at_ < variants; ++at_)
+      if (claim(at_)) {
+        out = at_++;
+        return true;
+      }
+    return false;
+  }
+
+ private:
+  bool claim(size_t i) const {
+    const std::string path = dir_ + "/" + std::to_string(i);
+    const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    if (fd >= 0) {
+      const std::string who = std::to_string(rank_) + "\n";
+      const ssize_t wrote = ::write(fd, who.data(), who.size());
+      ::close(fd);
+      (void)wrote;  // the file's existence is the claim; its text only says who, for a person
+      return true;
+    }
+    if (errno == EEXIST) return false;
+    throw Error("sweep: cannot create the claim file " + path + ": " + std::strerror(errno) +
+                " (the sweep folder must be writable by every rank, on a file system they share)");
+  }
+  std::string dir_;
+  int rank_, ranks_;
+  bool started_ = false;
+  size_t at_ = 0;
+};
+
+// A claims folder no earlier invocation of the sweep can have left behind.
+std::string fresh_claims_dir(const std::string& sweep_dir) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  return sweep_dir + "/.claims-" + std::to_string(::getpid()) + "-" + std::to_string(now);
+}
+
 }  // namespace
 
-// With several ranks (mpirun -np N kiln sweep), variant i is trained by rank i mod N alone,
-// each rank one variant at a time; rank 0 writes the index before and the comparison after,
-// once every rank is done (a failure on any stops all, named).
+// With several ranks (mpirun -np N kiln sweep), each variant is trained by one rank alone,
+// each rank one variant at a time, the next variant going to the next rank that is free
+// (Claims); rank 0 writes the index before and the comparison after, once every rank is done
+// (a failure on any stops all, named).
 std::string run_sweep(const SweepPlan& plan, const TrainOptions& options, std::string* sweep_dir_out) {
   Comm& comm = options.comm ? *options.comm : world();
   const std::string sweep_dir = (fs::path(options.runs_dir) / safe_name(plan.name)).string();
@@ -237,13 +303,31 @@ std::string run_sweep(const SweepPlan& plan, const TrainOptions& options, std::s
       }
     }
   });
+  std::string claims_dir;
+  if (comm.size() > 1) {
+    comm.together([&] {
+      if (comm.rank() == 0) {
+        claims_dir = fresh_claims_dir(sweep_dir);
+        fs::create_directories(claims_dir);
+      }
+    });
+    claims_dir = comm.broadcast(claims_dir, 0);
+  }
+  struct RemoveClaims {  // by rank 0, once every rank is past the loop (together() agrees)
+    const std::string& dir;
+    bool owner;
+    ~RemoveClaims() {
+      std::error_code ec;
+      if (owner && !dir.empty()) fs::remove_all(dir, ec);
+    }
+  } remove_claims{claims_dir, comm.rank() == 0};
+  Claims claims(claims_dir, comm);
   std::unique_ptr<Comm> alone = local_comm();
   // The ranks that finish first wait for the others without a deadline: a variant takes as
   // long as it takes.
   const double deadline = comm.set_timeout(0);
   comm.together([&] {
-    for (size_t i = 0; i < runs.size(); ++i) {
-      if (static_cast<int>(i % static_cast<size_t>(comm.size())) != comm.rank()) continue;
+    for (size_t i = 0; claims.next(runs.size(), i);) {
       const auto& [e, dir] = runs[i];
       const std::string who = comm.size() > 1 ? " (rank " + std::to_string(comm.rank()) + ")" : "";
       std::printf("\n[%zu/%zu] %s%s\n", i + 1, runs.size(), plan.variants[i].name.c_str(), who.c_str());

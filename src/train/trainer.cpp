@@ -58,6 +58,7 @@ struct Run {
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data.dataset));
+    check_sync_bn_shards(e, data.train, c.size());
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
     backend(device).set_tf32(e.train.precision == "tf32");

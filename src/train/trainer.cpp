@@ -56,7 +56,7 @@ struct Run {
       : e(exp), comm(c), writer(c.rank() == 0), data(load_data(e.data, e.seed)), model(build_model_for(e, data.train.sample_shape())),
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
-    model.set_preprocessing(preprocessing_of(data, e.data.dataset));
+    model.set_preprocessing(preprocessing_of(data, e.data));
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
     backend(device).set_tf32(e.train.precision == "tf32");

@@ -3,8 +3,8 @@
 
 Three kinds of seed ("alpha", "beta", "gamma"), five measurements each on very different
 scales (grams near 40, a year near 2000, a ratio near 0.001, ...), drawn from overlapping
-Gaussians, so that a linear model gets about 90% and a small MLP on the standardised columns
-a little more. Plain Python (random with a fixed seed): the same files on every machine.
+Gaussians: configs/table_mlp.toml reaches about 97% test accuracy on them in 20 epochs
+(under a second on one core). Plain Python (random with a fixed seed): the same files on every machine.
 
     python3 scripts/make_table_csv.py .data/seeds   # then: kiln train configs/table_mlp.toml
 """

@@ -38,6 +38,7 @@ void DataConfig::fields(Fields& f) {
   f.key("fit", fit, "folder: how images of another size or aspect are fitted", {"resize", "crop"});
   f.key("cache_dir", cache_dir, "folder: keep decoded images in this folder between runs (empty: decode every run)");
   f.key("skip_bad", skip_bad, "folder: skip unreadable or non-image files, counting them, instead of stopping");
+  f.key("label", label, "csv: the name of the column holding each row's class (every other column is a feature)");
 }
 
 std::string LossConfig::spec() const {

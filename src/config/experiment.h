@@ -32,6 +32,7 @@ struct DataConfig {
   std::string fit = "resize";
   std::string cache_dir;
   bool skip_bad = false;
+  std::string label = "label";  // CSV: the class column's name
   void fields(Fields& f);
 };
 

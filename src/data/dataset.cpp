@@ -37,7 +37,6 @@ Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
     throw Error("validation fraction " + std::to_string(fraction) + " must be between 0 and 1 (exclusive)");
   const int64_t n = train.size();
   const auto n_val = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
-  if (train.floats) throw Error(train.source + ": a validation split of float samples: pass the validation set itself");
   if (n_val == 0 || n_val == n)
     throw Error(train.source + ": a validation fraction of " + std::to_string(fraction) + " of " + std::to_string(n) +
                 " samples leaves the " + (n_val == 0 ? "validation" : "training") + " set empty");
@@ -58,29 +57,70 @@ Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
   val.source = train.source + " (validation split)";
   val.sample = train.sample;
   val.class_names = train.class_names;
-  val.pixels.reserve(static_cast<size_t>(n_val * S));
+  val.features = train.features;
+  val.floats = train.floats;
   val.labels.reserve(static_cast<size_t>(n_val));
   // One pass in order: validation samples are copied out, the rest compacted in place (a
   // sample only ever moves towards the front, so memmove over the same buffer is safe).
+  auto split = [&](auto& from, auto& to) {
+    to.reserve(static_cast<size_t>(n_val * S));
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto* src = from.data() + i * S;
+      if (to_val[static_cast<size_t>(i)]) {
+        to.insert(to.end(), src, src + S);
+      } else {
+        if (kept != i) std::memmove(from.data() + kept * S, src, static_cast<size_t>(S) * sizeof(*src));
+        ++kept;
+      }
+    }
+    from.resize(static_cast<size_t>(kept * S));
+  };
+  if (train.floats) split(train.values, val.values);
+  else split(train.pixels, val.pixels);
   int64_t kept = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* src = train.sample_data(i);
-    if (to_val[static_cast<size_t>(i)]) {
-      val.pixels.insert(val.pixels.end(), src, src + S);
-      val.labels.push_back(train.labels[static_cast<size_t>(i)]);
-    } else {
-      if (kept != i) std::memmove(train.pixels.data() + kept * S, src, static_cast<size_t>(S));
-      train.labels[static_cast<size_t>(kept)] = train.labels[static_cast<size_t>(i)];
-      ++kept;
-    }
+    if (to_val[static_cast<size_t>(i)]) val.labels.push_back(train.labels[static_cast<size_t>(i)]);
+    else train.labels[static_cast<size_t>(kept++)] = train.labels[static_cast<size_t>(i)];
   }
   train.labels.resize(static_cast<size_t>(kept));
-  train.pixels.resize(static_cast<size_t>(kept * S));
   return val;
 }
 
+namespace {
+
+// Float samples (tables): the mean and population std of each channel in its own units, in
+// double, two passes (the one-pass Σx² - (Σx)² loses everything for large, tightly spread
+// columns such as years).
+Normalization float_normalization(const Dataset& data) {
+  KILN_CHECK(static_cast<int64_t>(data.values.size()) == data.size() * data.sample.numel(),
+             data.source << ": " << data.values.size() << " values for " << data.size() << " samples");
+  const int64_t C = data.sample[0], plane = data.sample.numel() / C;
+  const double N = static_cast<double>(data.size()) * static_cast<double>(plane);
+  Normalization norm;
+  for (int64_t c = 0; c < C; ++c) {
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < data.size(); ++i)
+      for (int64_t k = 0; k < plane; ++k) sum += data.sample_values(i)[c * plane + k];
+    const double mean = sum / N;
+    for (int64_t i = 0; i < data.size(); ++i)
+      for (int64_t k = 0; k < plane; ++k) {
+        const double d = data.sample_values(i)[c * plane + k] - mean;
+        sq += d * d;
+      }
+    const double sd = std::sqrt(sq / N);
+    norm.mean.push_back(static_cast<float>(mean));
+    // A constant column has nothing to scale; 1 keeps the loader's values finite.
+    norm.std.push_back(sd > 0 && static_cast<float>(sd) > 0 ? static_cast<float>(sd) : 1.f);
+  }
+  return norm;
+}
+
+}  // namespace
+
 Normalization compute_normalization(const Dataset& data) {
   if (data.size() == 0) throw Error(data.source + ": cannot compute the normalisation of an empty dataset");
+  if (data.floats) return float_normalization(data);
   KILN_CHECK(data.sample.rank() >= 1 && data.sample[0] > 0 &&
                  static_cast<int64_t>(data.pixels.size()) == data.size() * data.sample.numel(),
              data.source << ": " << data.pixels.size() << " pixel bytes for " << data.size() << " samples of "

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include "data/cifar.h"
+#include "data/csv.h"
 #include "data/idx.h"
 #include "data/image_folder.h"
 #include "tensor/suggest.h"
@@ -42,6 +43,11 @@ const std::vector<DataFormat>& data_formats() {
       {"folder", "image files in class folders: DIR/train/CLASS/*.png|jpg|jpeg and DIR/test/CLASS/... (or val/)", "",
        "set data.dir to a folder holding train/ and test/ (or val/), each with one sub-folder of images per class",
        std::nullopt, {}, load_image_folder},
+      {"csv", "a table with a header row: DIR/train.csv and DIR/test.csv (or val.csv), the class in column data.label, "
+       "numeric features in the others", "",
+       "set data.dir to a folder holding train.csv (and test.csv or val.csv; without one a fifth of train.csv is held "
+       "out), each with a header row, and data.label to the name of the class column",
+       std::nullopt, {}, load_csv_dir},
   };
   return formats;
 }

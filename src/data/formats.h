@@ -22,6 +22,10 @@ struct ReadOptions {
   std::string cache_dir;        // where decoded folders are kept between runs ("": memory only)
   bool skip_bad = false;        // skip unreadable files, counting them, instead of an error
   int64_t threads = 0;          // decoding threads (0: all cores)
+  std::string label = "label";  // CSV: the column holding the class
+  // When given, the classes a split's labels must be among, in this order (a CSV test split
+  // reads with its training split's classes, or a saved model's).
+  std::vector<std::string> class_names = {};
   // Called now and then from the reading thread with (files decoded, files in all).
   std::function<void(int64_t, int64_t)> progress = {};
 };

@@ -45,15 +45,25 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
              data.source << ": " << stored(data) << " values for " << n_ << " samples of " << s.str());
   channels_ = s[0];
   plane_ = s.numel() / channels_;
+  if (static_cast<int64_t>(norm.mean.size()) != channels_ || static_cast<int64_t>(norm.std.size()) != channels_) {
+    if (!(data.floats && norm.mean.empty() && norm.std.empty()))
+      throw Error("normalisation: " + std::to_string(norm.mean.size()) + " means and " + std::to_string(norm.std.size()) +
+                  " standard deviations for " + std::to_string(channels_) + " channels");
+  }
   if (data.floats) {
-    // Float samples are used as they are: no table, no normalisation, no augmentation.
+    // Float samples: (value - mean) / std per channel when a normalisation is given (tables),
+    // else as they are (numpy arrays); no augmentation.
     if (augment.any()) throw Error(data.source + ": augmentation needs 8-bit image samples, not float arrays");
+    for (size_t c = 0; c < norm.mean.size(); ++c) {
+      if (!std::isfinite(norm.mean[c]) || !std::isfinite(norm.std[c]) || norm.std[c] <= 0)
+        throw Error("normalisation of channel " + std::to_string(c) + ": mean " + std::to_string(norm.mean[c]) +
+                    ", std " + std::to_string(norm.std[c]) + " (the std must be positive and both finite)");
+      float_mean_.push_back(norm.mean[c]);
+      float_std_.push_back(norm.std[c]);
+    }
     worker_ = std::thread([this] { work(); });
     return;
   }
-  if (static_cast<int64_t>(norm.mean.size()) != channels_ || static_cast<int64_t>(norm.std.size()) != channels_)
-    throw Error("normalisation: " + std::to_string(norm.mean.size()) + " means and " + std::to_string(norm.std.size()) +
-                " standard deviations for " + std::to_string(channels_) + " channels");
   lut_.resize(static_cast<size_t>(channels_ * 256));
   for (int64_t c = 0; c < channels_; ++c) {
     const double mean = norm.mean[static_cast<size_t>(c)], sd = norm.std[static_cast<size_t>(c)];
@@ -209,7 +219,12 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
     Real* dst = b.x.data() + j * S;
     if (data_.floats) {
       const float* v = data_.sample_values(i);
-      std::copy(v, v + S, dst);
+      if (float_mean_.empty()) std::copy(v, v + S, dst);
+      else
+        for (int64_t c = 0; c < channels_; ++c)
+          for (int64_t k = 0; k < plane_; ++k)
+            dst[c * plane_ + k] =
+                standardise(v[c * plane_ + k], float_mean_[static_cast<size_t>(c)], float_std_[static_cast<size_t>(c)]);
       continue;
     }
     const uint8_t* src = data_.sample_data(i);

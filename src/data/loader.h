@@ -89,6 +89,7 @@ class Loader {
   const Shard shard_;
   int64_t channels_ = 0, plane_ = 0, height_ = 0, width_ = 0;
   std::vector<Real> lut_;          // (C, 256): the normalised value of every pixel value
+  std::vector<double> float_mean_, float_std_;  // float samples: per channel (empty: as they are)
 
   // Shared between the caller and the worker, guarded by mu_.
   std::mutex mu_;

@@ -173,6 +173,7 @@ void Model::set_preprocessing(Preprocessing p) {
 // Weights file, little-endian:
 //   "KILNWTS1"  u32 version (2)  str architecture  u32 input rank, i64 dims
 //   version 2: u32 C, f32 mean[C], f32 std[C], u32 K, K × str class name, str dataset
+//   version 3: then u32 F, F × str feature (column) name, str label column (0 and "" for images)
 //   u32 count, then per tensor: str name, u32 rank, i64 dims, f32 data
 //   (parameters, then buffers such as batch-norm running statistics)
 //   u32 CRC-32 of all preceding bytes
@@ -186,6 +187,9 @@ void Model::write_tensors(BinWriter& w) const {
   w.pod(static_cast<uint32_t>(prep_.class_names.size()));
   for (const auto& n : prep_.class_names) w.str(n);
   w.str(prep_.dataset);
+  w.pod(static_cast<uint32_t>(prep_.features.size()));
+  for (const auto& n : prep_.features) w.str(n);
+  w.str(prep_.label);
   w.pod(static_cast<uint32_t>(named_.size() + buffers_.size()));
   for (const auto* list : {&named_, &buffers_})
     for (auto& t : *list) {
@@ -224,6 +228,12 @@ void Model::read_tensors(BinReader& r, uint32_t version) {
     if (K > (1u << 20)) r.fail(std::to_string(K) + " class names");
     for (uint32_t k = 0; k < K; ++k) p.class_names.push_back(r.str(4096));
     p.dataset = r.str(256);
+  }
+  if (version >= 3) {
+    const auto F = r.pod<uint32_t>();
+    if (F > (1u << 24)) r.fail(std::to_string(F) + " feature names");
+    for (uint32_t k = 0; k < F; ++k) p.features.push_back(r.str(4096));
+    p.label = r.str(4096);
   }
   auto count = r.pod<uint32_t>();
   const size_t expected = named_.size() + buffers_.size();

@@ -36,6 +36,10 @@ struct Preprocessing {
   std::vector<float> mean, std;
   std::vector<std::string> class_names;
   std::string dataset;
+  // Tables (CSV): the input's column names, in order; mean and std are then per column, in
+  // the column's own units (x = (value - mean[i]) / std[i]). Empty for images.
+  std::vector<std::string> features = {};
+  std::string label = {};  // tables: the class column's name ("" for images)
   bool known() const { return !mean.empty(); }
 };
 
@@ -96,7 +100,7 @@ class Model {
   void load_weights(const std::string& path);
   // The body of a weights file (architecture, input shape, preprocessing, tensors), also
   // embedded in checkpoints. Version 1 bodies have no preprocessing.
-  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kFormatVersion = 3;
   void write_tensors(BinWriter& w) const;
   void read_tensors(BinReader& r, uint32_t version);
   static ModelHeader read_header(BinReader& r);

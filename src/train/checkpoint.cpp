@@ -2,10 +2,11 @@
 
 namespace kiln {
 
-constexpr uint32_t kCheckpointVersion = 2;
+constexpr uint32_t kCheckpointVersion = 3;
 
-// Layout (little-endian), after the magic "KILNCKP1" and u32 version (2):
-//   the model's body (as in a weights file of the same version), the optimizer's state,
+// Layout (little-endian), after the magic "KILNCKP1" and u32 version (3):
+//   the model's body (as in a weights file of the same version: version 3 adds the feature
+//   names of a table's columns), the optimizer's state,
 //   i64 epoch, batch, step; f64 loss_sum, correct, seen, window_loss, window_correct,
 //   window_seen; i64 window_batches; f64 epoch_seconds;
 //   u32 count + EpochRow records (version 2: with val_loss, val_acc); u32 count + BatchRow

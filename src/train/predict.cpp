@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "data/csv.h"
 #include "tensor/check.h"
 
 namespace kiln {
@@ -27,18 +28,12 @@ std::string json_string(const std::string& s) {
 
 }  // namespace
 
-std::vector<float> class_probabilities(Model& model, const uint8_t* pixels) {
+namespace {
+
+// The softmax of the model's output for one normalised input of its input shape.
+std::vector<float> probabilities_of_input(Model& model, const std::vector<Real>& x) {
   const Shape& in = model.input_shape();
-  const Preprocessing& prep = model.preprocessing();
-  const int64_t n = in.numel(), C = in.rank() == 3 ? in[0] : 1, plane = n / C;
-  std::vector<Real> x(static_cast<size_t>(n));
-  for (int64_t c = 0; c < C; ++c) {
-    const double mean = prep.known() ? prep.mean[static_cast<size_t>(c)] : 0;
-    const double sd = prep.known() ? prep.std[static_cast<size_t>(c)] : 1;
-    for (int64_t k = 0; k < plane; ++k)
-      x[static_cast<size_t>(c * plane + k)] = static_cast<Real>((pixels[c * plane + k] / 255.0 - mean) / sd);
-  }
-  Tensor batch(in.rank() == 3 ? Shape{1, in[0], in[1], in[2]} : Shape{1, n});
+  Tensor batch(in.rank() == 3 ? in.batched(1) : Shape{1, in.numel()});
   batch.copy_from_host(x.data());
   Pass pass;
   pass.backward = false;
@@ -52,6 +47,51 @@ std::vector<float> class_probabilities(Model& model, const uint8_t* pixels) {
   for (size_t k = 0; k < logits.size(); ++k) sum += std::exp(static_cast<double>(logits[k]) - top);
   for (size_t k = 0; k < logits.size(); ++k) probs[k] = static_cast<float>(std::exp(static_cast<double>(logits[k]) - top) / sum);
   return probs;
+}
+
+}  // namespace
+
+std::vector<float> class_probabilities(Model& model, const uint8_t* pixels) {
+  const Shape& in = model.input_shape();
+  const Preprocessing& prep = model.preprocessing();
+  const int64_t n = in.numel(), C = in.rank() == 3 ? in[0] : 1, plane = n / C;
+  std::vector<Real> x(static_cast<size_t>(n));
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = prep.known() ? prep.mean[static_cast<size_t>(c)] : 0;
+    const double sd = prep.known() ? prep.std[static_cast<size_t>(c)] : 1;
+    for (int64_t k = 0; k < plane; ++k)
+      x[static_cast<size_t>(c * plane + k)] = static_cast<Real>((pixels[c * plane + k] / 255.0 - mean) / sd);
+  }
+  return probabilities_of_input(model, x);
+}
+
+std::vector<float> row_probabilities(Model& model, const float* values) {
+  const Preprocessing& prep = model.preprocessing();
+  const int64_t F = model.input_shape().numel();
+  std::vector<Real> x(static_cast<size_t>(F));
+  for (int64_t i = 0; i < F; ++i) {
+    const auto c = static_cast<size_t>(i);
+    x[c] = prep.known() ? standardise(values[i], prep.mean[c], prep.std[c]) : static_cast<Real>(values[i]);
+  }
+  return probabilities_of_input(model, x);
+}
+
+std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64_t top) {
+  const Preprocessing& prep = model.preprocessing();
+  const Shape& in = model.input_shape();
+  if (prep.features.empty() || in.rank() != 1 || in[0] != static_cast<int64_t>(prep.features.size()))
+    throw Error(path + ": the model was not trained on a table (its input is " + in.str() +
+                (prep.dataset.empty() ? std::string() : ", data.dataset \"" + prep.dataset + "\"") +
+                ", and it records no column names): give it image files, not --csv");
+  std::vector<float> values;
+  std::vector<std::string> rows;
+  read_csv_features(path, prep.features, values, rows);
+  std::vector<Prediction> out;
+  out.reserve(rows.size());
+  const auto F = static_cast<size_t>(in[0]);
+  for (size_t r = 0; r < rows.size(); ++r)
+    out.push_back({rows[r], top_classes(model, row_probabilities(model, values.data() + r * F), top)});
+  return out;
 }
 
 std::vector<ClassScore> top_classes(const Model& model, const std::vector<float>& probs, int64_t top) {

@@ -1,7 +1,7 @@
 #pragma once
 // A trained model on single inputs (`kiln predict`): image files decoded and fitted to the
-// model's input, normalised with the preprocessing saved with it, and the softmax of the
-// output, batch 1 on the CPU.
+// model's input, or rows of a CSV file, normalised with the preprocessing saved with it, and
+// the softmax of the output, batch 1 on the CPU.
 #include <string>
 #include <vector>
 
@@ -17,13 +17,21 @@ struct ClassScore {
 };
 
 struct Prediction {
-  std::string input;               // the file
+  std::string input;               // the file, or "FILE:LINE" for a table's row
   std::vector<ClassScore> top;     // the most probable classes, best first
 };
 
 // The class probabilities (softmax of the output) of one sample of 8-bit CHW pixels of the
 // model's input shape, normalised as the model was trained.
 std::vector<float> class_probabilities(Model& model, const uint8_t* pixels);
+
+// The same for one row of a table: the model's input's values in the column units, standardised
+// with the means and standard deviations saved with it.
+std::vector<float> row_probabilities(Model& model, const float* values);
+
+// Each data row of the CSV file at `path` through a model trained on a table: its feature
+// columns found by name in the header (others, such as the label, ignored); inputs "FILE:LINE".
+std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64_t top);
 
 // The image at `path` through the model: decoded to its channels, fitted to its size.
 Prediction predict_image(Model& model, const std::string& path, Fit fit, int64_t top);

@@ -42,9 +42,10 @@ std::string write_run_report(const std::string& dir, const Model& model, const D
   r.class_names = test.class_names;
   r.confusion = ev.confusion;
 
-  // Most confident mistakes first; then a few correct examples of each class.
+  // Most confident mistakes first; then a few correct examples of each class. Only images have
+  // pixels to show (a table's rows are float samples).
   std::vector<int64_t> wrong;
-  for (int64_t i = 0; i < test.size(); ++i)
+  for (int64_t i = 0; i < (test.floats ? 0 : test.size()); ++i)
     if (ev.predicted[static_cast<size_t>(i)] != test.labels[static_cast<size_t>(i)]) wrong.push_back(i);
   std::stable_sort(wrong.begin(), wrong.end(), [&](int64_t a, int64_t b) {
     return ev.confidence[static_cast<size_t>(a)] > ev.confidence[static_cast<size_t>(b)];
@@ -53,7 +54,7 @@ std::string write_run_report(const std::string& dir, const Model& model, const D
     r.mistakes.push_back(example(test, wrong[j], ev.predicted[static_cast<size_t>(wrong[j])],
                                  ev.confidence[static_cast<size_t>(wrong[j])]));
   std::vector<int> shown(r.class_names.size() + 1, 0);
-  for (int64_t i = 0; i < test.size(); ++i) {
+  for (int64_t i = 0; i < (test.floats ? 0 : test.size()); ++i) {
     const int32_t y = test.labels[static_cast<size_t>(i)];
     if (ev.predicted[static_cast<size_t>(i)] != y || y >= static_cast<int32_t>(shown.size()) || shown[static_cast<size_t>(y)] >= 3) continue;
     ++shown[static_cast<size_t>(y)];

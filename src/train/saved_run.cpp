@@ -44,6 +44,7 @@ DataConfig eval_data_config(const SavedRun& run, const std::string& data_dir) {
     if (dataset.empty()) throw Error(run.file + ": the file names no dataset and no config.toml is beside it: give --data DIR");
     d.dataset = dataset;
     d.dir = "";
+    if (!run.model.preprocessing().label.empty()) d.label = run.model.preprocessing().label;
   }
   if (!data_dir.empty()) d.dir = data_dir;
   return d;
@@ -52,7 +53,9 @@ DataConfig eval_data_config(const SavedRun& run, const std::string& data_dir) {
 SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions) {
   const DataConfig cfg = eval_data_config(run, data_dir);
   SavedEvaluation out;
-  out.test = load_split(cfg, false);
+  // A table's labels are read as the model's classes (its test file may lack some of them).
+  const Preprocessing& prep = run.model.preprocessing();
+  out.test = load_split(cfg, false, true, prep.features.empty() ? std::vector<std::string>{} : prep.class_names);
   if (out.test.sample_shape() != run.model.input_shape())
     throw Error(out.test.source + ": samples are " + out.test.sample_shape().str() + " but " + run.file +
                 " takes " + run.model.input_shape().str());

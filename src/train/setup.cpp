@@ -28,8 +28,11 @@ void check_folder(const DataConfig& cfg, const DataFormat& f) {
               " (--set data.dir=DIR, or dir in the [data] table)");
 }
 
-Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train, bool progress) {
+Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train, bool progress,
+                   const std::vector<std::string>& classes) {
   ReadOptions o;
+  o.label = cfg.label;
+  o.class_names = classes;
   o.image_size = cfg.image_size;
   o.channels = cfg.channels;
   o.fit = cfg.fit;
@@ -61,10 +64,10 @@ std::string check_identity(const DataConfig& cfg, const DataFormat& f, const Dat
 
 }  // namespace
 
-Dataset load_split(const DataConfig& cfg, bool train, bool progress) {
+Dataset load_split(const DataConfig& cfg, bool train, bool progress, const std::vector<std::string>& classes) {
   const DataFormat& f = data_format(cfg.dataset);
   check_folder(cfg, f);
-  Dataset d = read_split(cfg, f, train, progress);
+  Dataset d = read_split(cfg, f, train, progress, classes);
   const int64_t limit = train ? cfg.limit_train : cfg.limit_test;
   if (limit > 0) d.truncate(limit);
   return d;
@@ -74,9 +77,10 @@ Data load_data(const DataConfig& cfg, uint64_t seed, bool progress) {
   const DataFormat& f = data_format(cfg.dataset);
   check_folder(cfg, f);
   Data d;
-  d.train = read_split(cfg, f, true, progress);
+  d.train = read_split(cfg, f, true, progress, {});
   d.note = check_identity(cfg, f, d.train);
-  d.test = read_split(cfg, f, false, progress);
+  // The test labels are read as the training classes (a CSV's classes are its distinct labels).
+  d.test = read_split(cfg, f, false, progress, d.train.class_names);
   if (d.test.sample_shape() != d.train.sample_shape())
     throw Error(d.test.source + ": test samples are " + d.test.sample_shape().str() + " but training samples (" +
                 d.train.source + ") are " + d.train.sample_shape().str());
@@ -139,8 +143,10 @@ void check_memory(const Model& model, int64_t batch_size) {
   }
 }
 
-Preprocessing preprocessing_of(const Data& data, const std::string& dataset) {
-  return {data.norm.mean, data.norm.std, data.train.class_names, dataset};
+Preprocessing preprocessing_of(const Data& data, const DataConfig& cfg) {
+  const bool table = !data.train.features.empty();
+  return {data.norm.mean, data.norm.std, data.train.class_names, cfg.dataset, data.train.features,
+          table ? cfg.label : std::string()};
 }
 
 Normalization normalization_of(const Preprocessing& p) { return {p.mean, p.std}; }

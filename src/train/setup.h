@@ -24,7 +24,8 @@ struct Data {
 // image folder is decoded (false: --no-progress).
 Data load_data(const DataConfig& cfg, uint64_t seed, bool progress = true);
 // One split alone, sample limit applied (evaluating a saved model needs only the test set).
-Dataset load_split(const DataConfig& cfg, bool train, bool progress = true);
+// classes: when given, the classes its labels must be among (a CSV split read for a model).
+Dataset load_split(const DataConfig& cfg, bool train, bool progress = true, const std::vector<std::string>& classes = {});
 
 // The per-sample input shape of the experiment's data: known without reading the files for
 // MNIST, Fashion-MNIST and CIFAR-10; read from them otherwise.
@@ -38,7 +39,7 @@ Model build_model_for(const Experiment& e, const Shape& input);
 void check_memory(const Model& model, int64_t batch_size);
 
 // The model's preprocessing from the data it is trained on, and back.
-Preprocessing preprocessing_of(const Data& data, const std::string& dataset);
+Preprocessing preprocessing_of(const Data& data, const DataConfig& cfg);
 Normalization normalization_of(const Preprocessing& p);
 
 }  // namespace kiln

@@ -57,7 +57,7 @@ struct Run {
       : e(exp), comm(c), writer(c.rank() == 0), data(load_data(e.data, e.seed, progress)), model(build_model_for(e, data.train.sample_shape())),
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
-    model.set_preprocessing(preprocessing_of(data, e.data.dataset));
+    model.set_preprocessing(preprocessing_of(data, e.data));
     check_sync_bn_shards(e, data.train, c.size());
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);

@@ -301,6 +301,13 @@ def write(rows, peak, m, args, nets):
              "kernels do a quarter of those multiplications in 3x3 convolutions from 32 channels (the VGG net) and "
              "a sixth in 5x5 ones from 16 (the seed CNNs' second layer), so their effective rate can pass the "
              "peak.",
+             "- bf16 mixed precision (`train.precision = \"bf16\"`) is measured by `bench/bf16_speed.py` (its tables in "
+             "docs/bf16-speed.md when run with `--out docs/bf16-speed.md`): kiln fp32, kiln bf16, PyTorch fp32 and "
+             "PyTorch under `torch.autocast(\"cpu\", dtype=torch.bfloat16)`, training throughput on the VGG-style net "
+             "(batch 128) and the seed CIFAR CNN (64, 256), interleaved within each rep, median of each rep's ratios. "
+             "kiln's bf16 rounds the inputs of every GEMM and convolution to bf16 (fp32 sums, fp32 weights and "
+             "optimizer state) and so lowers every convolution to its bf16 GEMM, where fp32 takes the Winograd "
+             "kernels; PyTorch's autocast runs convolutions and linear layers in bf16 through oneDNN.",
              "- kiln / PyTorch is the median over the reps of each rep's ratio (kiln and PyTorch measured seconds "
              "apart), with the lowest and highest rep in brackets: this machine's speed drifts by tens of per cent "
              "over minutes, so ratios are steadier than the images/s beside them.", "",

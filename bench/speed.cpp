@@ -3,6 +3,8 @@
 //
 //   kiln_speed CONFIG [--batch N] [--threads N] [--seconds S] [--mode train|infer] [--set K=V]...
 //
+// --set train.precision=bf16 measures CPU mixed precision (bench/bf16_speed.py).
+//
 // Train: the real training step (forward, loss, backward, optimizer) on batches from the real
 // data through kiln's loader (shuffled, normalised; augmentation off, as on the PyTorch side),
 // after a warm-up of a few steps. Infer: eval-mode forward passes over test batches. Prints one
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/runtime.h"
 #include "config/experiment.h"
 #include "data/loader.h"
 #include "loss/loss.h"
@@ -55,7 +58,11 @@ int main(int argc, char** argv) try {
   set_threads(threads);
   Data data = load_data(e.data, e.seed);
   Model model = build_model_for(e, data.train.sample_shape());
-  model.to(require_device(e.train.device));
+  const Device device = require_device(e.train.device);
+  model.to(device);
+  // train.precision as the trainer applies it (--set train.precision=bf16: CPU mixed precision).
+  backend(device).set_tf32(e.train.precision == "tf32");
+  set_bf16(device, e.train.precision == "bf16");
   auto loss = make_loss(e.loss.spec());
   auto optimizer = make_optimizer(e.optimizer, model.param_count());
   optimizer->to(model.device());
@@ -95,8 +102,9 @@ int main(int argc, char** argv) try {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("{\"framework\": \"kiln\", \"config\": \"%s\", \"mode\": \"%s\", \"batch\": %lld, \"threads\": %d, "
-              "\"images_per_s\": %.1f, \"forward_flops_per_image\": %lld, \"peak_rss_mb\": %.1f, \"steps\": %lld}\n",
-              config.c_str(), mode.c_str(), static_cast<long long>(B), thread_count(),
+              "\"precision\": \"%s\", \"images_per_s\": %.1f, \"forward_flops_per_image\": %lld, \"peak_rss_mb\": %.1f, "
+              "\"steps\": %lld}\n",
+              config.c_str(), mode.c_str(), static_cast<long long>(B), thread_count(), e.train.precision.c_str(),
               static_cast<double>(images) / elapsed, static_cast<long long>(flops), ru.ru_maxrss / 1024.0,
               static_cast<long long>(steps));
   return 0;

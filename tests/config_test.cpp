@@ -60,12 +60,15 @@ TEST(Experiment, BareWordOverridesKeepEveryCharacter) {
 
 // train.precision: TF32 by default (the CUDA backend's GEMMs and convolutions), fp32 on request,
 // nothing else; the CPU backend has no TF32 and says so.
-TEST(Experiment, PrecisionIsTf32UnlessFp32IsAsked) {
+// bf16 (CPU mixed precision) is an allowed value since tests/bf16_train_test.cpp; fp16 is not.
+TEST(Experiment, PrecisionIsTf32UnlessFp32OrBf16IsAsked) {
   EXPECT_EQ(parse_experiment(kGood, "exp.toml").train.precision, "tf32");
   EXPECT_EQ(parse_experiment(kGood, "exp.toml", {"train.precision=\"fp32\""}).train.precision, "fp32");
-  const std::string err = error_of(kGood, {"train.precision=\"bf16\""});
+  EXPECT_EQ(parse_experiment(kGood, "exp.toml", {"train.precision=\"bf16\""}).train.precision, "bf16");
+  const std::string err = error_of(kGood, {"train.precision=\"fp16\""});
   EXPECT_NE(err.find("train.precision"), std::string::npos) << err;
-  EXPECT_NE(err.find("bf16"), std::string::npos) << err;
+  EXPECT_NE(err.find("fp16"), std::string::npos) << err;
+  EXPECT_NE(err.find("bf16"), std::string::npos) << err << " (the allowed values are listed)";
   EXPECT_FALSE(backend(Device::cpu).set_tf32(true));
   EXPECT_FALSE(backend(Device::cpu).set_tf32(true)) << "the CPU backend turned TF32 on";
 }

@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/blas.h"
 #include "backend/cpu/conv.h"
+#include "backend/cpu/gemm.h"
 #include "backend/cpu/threads.h"
 
 namespace kiln {
@@ -28,6 +29,12 @@ void set_threads(int64_t threads) {
 }
 
 int thread_count() { return cpu::thread_count(); }
+
+bool set_bf16(Device device, bool on) {
+  if (device == Device::cpu) return cpu::set_gemm_bf16(on);
+  KILN_REQUIRE(!on, "train.precision = \"bf16\": the CUDA backend has no bf16 path yet; use \"tf32\" or \"fp32\"");
+  return false;
+}
 
 bool set_exact_weight_gradients(bool exact) { return cpu::set_exact_weight_gradients(exact); }
 

@@ -27,6 +27,13 @@ int thread_count();  // the pool's size
 // entries whose gradient is exactly 0 become whole steps. Returns the previous setting.
 bool set_exact_weight_gradients(bool exact);
 
+// Mixed precision (train.precision = "bf16") on `device`: GEMMs and convolutions round their
+// inputs to bf16 and sum in fp32 (backend/cpu/gemm_bf16.h); weights, gradients, optimizer
+// state, batch norm and the loss stay fp32. Returns the previous setting. Throws kiln::Error,
+// naming what is missing, where there is no bf16 path: a CPU without AVX512-BF16, the CUDA
+// backend (none yet), the double build.
+bool set_bf16(Device device, bool on);
+
 // The CPU's model name ("AMD EPYC 9B14"), from /proc/cpuinfo.
 std::string cpu_model();
 // The compute as key-value pairs: cpu, cores, threads, blas (and the device when it is not

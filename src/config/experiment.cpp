@@ -64,9 +64,10 @@ void TrainConfig::fields(Fields& f) {
   f.key("threads", threads, "threads of kiln's pool (0: all cores)", Bounds::between(0, kMaxThreads));
   f.key("device", device, "where to train", {"cpu", "cuda"});
   f.key("precision", precision,
-        "cuda: fp32 matrix products and convolutions on TF32 tensor cores (tf32: 10-bit mantissa, fp32 sums) or "
-        "exact (fp32); the CPU is always fp32",
-        {"tf32", "fp32"});
+        "matrix products and convolutions: cuda on TF32 tensor cores (tf32: 10-bit mantissa, fp32 sums; the CPU "
+        "treats tf32 as fp32), exact (fp32), or mixed precision (bf16, CPU with AVX512-BF16 only, refused elsewhere: "
+        "inputs rounded to bf16, fp32 sums, fp32 weights and optimizer state)",
+        {"tf32", "fp32", "bf16"});
   f.key("clip_grad_norm", clip_grad_norm, "scale each step's gradient down to this global L2 norm when it is larger (0: off)",
         Bounds::at_least(0));
   f.key("sync_bn", sync_bn,

@@ -50,7 +50,7 @@ struct TrainConfig {
   int64_t log_every = 50;      // batches between points of the per-batch curves
   int64_t threads = 0;         // 0: all cores
   std::string device = "cpu";  // cpu | cuda
-  std::string precision = "tf32";  // tf32 | fp32: the CUDA backend's fp32 GEMMs and convolutions
+  std::string precision = "tf32";  // tf32 | fp32 | bf16 (see experiment.cpp; bf16: CPU mixed precision)
   double clip_grad_norm = 0;   // scale the gradient down to this global norm when above (0: off)
   bool sync_bn = false;        // batch norm over the global batch with several ranks (else per rank)
   int64_t early_stopping = 0;  // stop after this many epochs without a better validation accuracy (0: off)

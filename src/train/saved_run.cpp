@@ -31,7 +31,17 @@ SavedRun open_saved_run(const std::string& target, const std::vector<std::string
   if (fs::exists(dir / "config.toml")) e = load_experiment((dir / "config.toml").string(), overrides);
   else if (!overrides.empty()) throw Error(file.string() + ": --set needs the run's config.toml beside the file");
   SavedRun run{e ? dir.string() : "", file.string(), e, load_model(file.string())};
-  if (e) run.model.to(require_device(e->train.device));
+  if (e) {
+    const Device device = require_device(e->train.device);
+    run.model.to(device);
+    // A run trained in bf16 is evaluated in bf16, so that its own test loss is reproduced;
+    // on a CPU without AVX512-BF16 the weights (fp32) are evaluated in fp32, with a note.
+    try {
+      set_bf16(device, e->train.precision == "bf16");
+    } catch (const Error& err) {
+      std::fprintf(stderr, "note: %s; evaluating in fp32\n", err.what());
+    }
+  }
   return run;
 }
 

@@ -39,6 +39,22 @@ std::string pct(double v) {
 // Everything a run holds, built from its experiment (which validates all of it: the data
 // folder and files, the layers, the optimizer, the device). In a data-parallel run every rank
 // holds one; only rank 0's writes (the writer): the run folder is one, whatever the ranks.
+// The backend's mixed precision (train.precision = "bf16") for the run's lifetime: a process
+// that trains again (tests, the Python module, sweeps) starts from the setting it had.
+struct Bf16Scope {
+  Device device;
+  bool before;
+  Bf16Scope(Device d, bool on) : device(d), before(set_bf16(d, on)) {}
+  Bf16Scope(const Bf16Scope&) = delete;
+  Bf16Scope& operator=(const Bf16Scope&) = delete;
+  ~Bf16Scope() {
+    try {
+      set_bf16(device, before);
+    } catch (const Error&) {  // restoring a setting that was accepted before cannot fail
+    }
+  }
+};
+
 struct Run {
   const Experiment& e;
   Comm& comm;
@@ -51,6 +67,7 @@ struct Run {
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<Schedule> schedule;
   TrainState st;
+  std::unique_ptr<Bf16Scope> bf16;
 
   // progress: the decoding bar of an image folder (off with --no-progress, and on ranks > 0).
   Run(const Experiment& exp, Comm& c, bool progress)
@@ -62,6 +79,7 @@ struct Run {
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
     backend(device).set_tf32(e.train.precision == "tf32");
+    bf16 = std::make_unique<Bf16Scope>(device, e.train.precision == "bf16");
     model.to(device);
     optimizer->to(device);
   }

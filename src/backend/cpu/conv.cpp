@@ -237,6 +237,9 @@ float* f32(Real* p) { return reinterpret_cast<float*>(p); }
 enum class Fast { none, direct, winograd };
 Fast fast_path(const ConvDims& d) {
   if constexpr (sizeof(Real) != sizeof(float)) return Fast::none;
+  // The Winograd and direct kernels are fp32: under bf16 every convolution is lowered to the
+  // bf16 GEMM, so that the precision is the same for every layer.
+  if (gemm_bf16_enabled()) return Fast::none;
   const bool any = g_path == ConvPath::automatic;
   // Measured here: the Winograd kernels run the VGG net's layers (32-256 channels) 2-5x as fast
   // as the direct kernels, and only as fast at 16 channels each way, where those are tuned; the

@@ -86,7 +86,7 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
 }
 
 std::vector<Param> BatchNorm::params() {
-  return {{"gamma", &gamma_, &dgamma_, false}, {"beta", &beta_, &dbeta_, false}};
+  return {{"gamma", &gamma_, &dgamma_, false}, {"beta", &beta_, &dbeta_, false, /*norm=*/true}};
 }
 
 std::vector<Param> BatchNorm::buffers() {

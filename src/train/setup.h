@@ -22,6 +22,11 @@ struct Data {
 // (Fashion-MNIST as "mnist"), a missing folder (saying where to get the files and which key
 // to set), and test samples of another shape than the training ones.
 Data load_data(const DataConfig& cfg, uint64_t seed);
+
+// The data-dependent initialisation of a model that wants it (a whiten layer): a seeded sample
+// of up to 5,000 training images, normalised, not augmented (Model::init_from_data). Nothing
+// for other models. Before the model moves to its device.
+void init_model_from_data(Model& model, const Data& data, uint64_t seed);
 // One split alone, sample limit applied (evaluating a saved model needs only the test set).
 Dataset load_split(const DataConfig& cfg, bool train);
 

@@ -57,6 +57,7 @@ struct Run {
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data.dataset));
+    init_model_from_data(model, data, e.seed);  // a resumed run then loads its checkpoint over it
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
     backend(device).set_tf32(e.train.precision == "tf32");
@@ -245,7 +246,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     const bool best = has_val && update_best(r.st, row);
     r.write_curves();
     r.save();
-    if (best && r.writer) r.model.save_weights(dir + "/best.kiln");
+    if (best && r.writer) loop.with_averaged_weights([&] { r.model.save_weights(dir + "/best.kiln"); });
     if (opt.write_report) write_run_report(dir, r.model, r.data.test, loop.last_test());
     if (e.train.early_stopping > 0 && r.st.epochs_since_best >= e.train.early_stopping) {
       res.message = "stopped early after epoch " + std::to_string(row.epoch) + ": no better validation accuracy in " +
@@ -255,7 +256,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     }
   }
   if (r.writer) {
-    r.model.save_weights(dir + "/weights.kiln");
+    loop.with_averaged_weights([&] { r.model.save_weights(dir + "/weights.kiln"); });
     if (r.model.device() == Device::cpu) append_manifest(dir, {{"finished", now_iso8601()}});
     else append_manifest(dir, {{"finished", now_iso8601()}, {"graphs", describe_graph_stats(loop.step().graph_stats())}});
   }

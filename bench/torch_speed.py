@@ -112,6 +112,16 @@ def build(layers, in_shape):
             st, pad = int(opt.get("stride", 1)), int(opt.get("pad", 0))
             mods.append(nn.Conv2d(shape[0], k, (r, s), st, pad, bias=opt.get("bias", "true") == "true"))
             shape = [k, (shape[1] + 2 * pad - r) // st + 1, (shape[2] + 2 * pad - s) // st + 1]
+        elif name == "whiten":
+            # kiln's frozen whitening convolution: 2·C·R·S filters, no bias, set from data by
+            # whiten_from_data() (torch_speedrun.py), never trained.
+            r, s_ = size(pos[0])
+            k = 2 * shape[0] * r * s_
+            conv = nn.Conv2d(shape[0], k, (r, s_), bias=False)
+            conv.weight.requires_grad_(False)
+            conv.whiten_eps = float(opt.get("eps", 5e-4))
+            mods.append(conv)
+            shape = [k, shape[1] - r + 1, shape[2] - s_ + 1]
         elif name in ("maxpool", "avgpool"):
             k = size(pos[0])[0]
             st = int(opt.get("stride", k))
@@ -121,17 +131,20 @@ def build(layers, in_shape):
             if len(shape) > 1:
                 mods.append(nn.Flatten())
                 shape = [int(np.prod(shape))]
-            mods.append(nn.Linear(shape[0], int(pos[0])))
+            mods.append(nn.Linear(shape[0], int(pos[0]), bias=opt.get("bias", "true") == "true"))
             shape = [int(pos[0])]
         elif name == "flatten":
             mods.append(nn.Flatten())
             shape = [int(np.prod(shape))]
         elif name == "bn":
-            mods.append((nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0]))
+            mods.append((nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(
+                shape[0], eps=float(opt.get("eps", 1e-5)), momentum=float(opt.get("momentum", 0.1))))
         elif name == "relu":
             mods.append(nn.ReLU(inplace=True))
         elif name == "leakyrelu":
             mods.append(nn.LeakyReLU(float(pos[0]) if pos else 0.01, inplace=True))
+        elif name == "gelu":
+            mods.append(nn.GELU())  # the erf form, as kiln's
         elif name == "tanh":
             mods.append(nn.Tanh())
         elif name == "sigmoid":

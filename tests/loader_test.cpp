@@ -424,3 +424,41 @@ TEST(Loader, FloatSamplesAreCopiedAsGivenInTheSameOrder) {
   flip.hflip = true;
   EXPECT_THROW(Loader(floats, 4, true, 7, Normalization{}, flip), Error);
 }
+
+// Alternating flips: each image shows one side in even epochs and the other in odd ones, the
+// side of epoch 0 a seeded coin per image (about half flipped), independent of the order the
+// shuffle puts it in; the coin changes with the seed.
+TEST(Loader, AlternateFlipShowsEachImageBothWaysInTwoEpochs) {
+  const Dataset d = pattern_dataset(200, 2, 3, 5);
+  const Normalization norm = identity_norm(2);
+  const int64_t S = d.sample.numel(), W = 5;
+  auto mirrored = [&](std::vector<Real> v) {
+    for (int64_t r = 0; r < S / W; ++r) std::reverse(v.begin() + r * W, v.begin() + (r + 1) * W);
+    return v;
+  };
+  // flipped[epoch][index]
+  auto sides = [&](uint64_t seed) {
+    Augment a;
+    a.alternate_flip = true;
+    Loader l(d, 64, true, seed, norm, a);
+    std::vector<std::vector<int>> flipped(4, std::vector<int>(200, -1));
+    for (int64_t e = 0; e < 4; ++e)
+      for (const auto& [i, v] : samples_of(epoch_batches(l, e), S)) {
+        const std::vector<Real> plain = plain_sample(d, i, norm);
+        EXPECT_TRUE(v == plain || v == mirrored(plain)) << "image " << i << " is neither itself nor its mirror";
+        flipped[static_cast<size_t>(e)][static_cast<size_t>(i)] = v == plain ? 0 : 1;
+      }
+    return flipped;
+  };
+  const auto f = sides(5);
+  int first = 0;
+  for (size_t i = 0; i < 200; ++i) {
+    first += f[0][i];
+    EXPECT_NE(f[0][i], f[1][i]) << i;
+    EXPECT_EQ(f[0][i], f[2][i]) << i;
+    EXPECT_NE(f[2][i], f[3][i]) << i;
+  }
+  EXPECT_GT(first, 70);
+  EXPECT_LT(first, 130);
+  EXPECT_NE(sides(6)[0], f[0]);
+}

@@ -177,3 +177,37 @@ TEST(Inference, ForwardWithoutBackwardMatchesAndLeavesTrainingAlone) {
                         sizeof(Real) * static_cast<size_t>(used.grads().numel())),
             0);
 }
+
+// With a weight EMA the saved weights are the averaged ones (so kiln eval of weights.kiln gives
+// the run's last test loss), the checkpoint keeps the trained ones, and a resumed run, whose
+// EMA comes back from the checkpoint, ends with the same bytes as one without a break.
+TEST_F(Train, WeightEmaIsSavedEvaluatedAndResumed) {
+  Experiment e = parse_experiment(experiment_text(data_, kCnn, 3), "tiny.toml", {"optimizer.ema=0.9"});
+  RunResult full = train(e, quiet(runs_));
+  ASSERT_EQ(full.status, RunResult::Status::completed) << full.message;
+  TrainOptions stop = quiet(runs_);
+  stop.stop_after_steps = 21;
+  RunResult part = train(e, stop);
+  ASSERT_EQ(part.status, RunResult::Status::interrupted);
+  RunResult rest = resume(part.run_dir, quiet(runs_));
+  ASSERT_EQ(rest.status, RunResult::Status::completed) << rest.message;
+  EXPECT_EQ(file_bytes(full.run_dir + "/weights.kiln"), file_bytes(part.run_dir + "/weights.kiln"));
+
+  Experiment plain = parse_experiment(experiment_text(data_, kCnn, 3), "tiny.toml");
+  RunResult no_ema = train(plain, quiet(runs_));
+  EXPECT_NE(file_bytes(full.run_dir + "/weights.kiln"), file_bytes(no_ema.run_dir + "/weights.kiln"));
+
+  Model saved = build_model(Shape{1, 8, 8}, e.layers, 1), trained = build_model(Shape{1, 8, 8}, e.layers, 1);
+  saved.load_weights(full.run_dir + "/weights.kiln");
+  auto opt = make_optimizer(e.optimizer, trained.param_count());
+  TrainState st;
+  load_checkpoint(full.run_dir + "/checkpoint.kiln", trained, *opt, st);
+  Tensor averaged = trained.params().clone();
+  ASSERT_TRUE(opt->averaged_into(averaged));
+  int64_t differ = 0;
+  for (int64_t i = 0; i < averaged.numel(); ++i) {
+    ASSERT_EQ(averaged[i], saved.params()[i]) << i;
+    differ += trained.params()[i] != saved.params()[i];
+  }
+  EXPECT_GT(differ, saved.param_count() / 2);
+}

@@ -76,6 +76,7 @@ pyb::dict fit(PyModel& self, const pyb::handle& x, const pyb::handle& y, const p
   auto optimizer = make_optimizer(e.optimizer, model.param_count());
   auto schedule = make_schedule(e.schedule);
   check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
+  init_model_from_data(model, data, e.seed);  // a whiten layer's filters, on the first fit
   set_threads(e.train.threads);
   const Device device = require_device(e.train.device);
   model.to(device);

@@ -11,7 +11,7 @@ namespace {
 int run(const Args& a) {
   set_threads(a.integer("threads", 0));
   SavedRun saved = open_model(a.positional[0], a);
-  const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0));
+  const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0), false, a.flag("flip"));
   std::printf("%s on %lld test images (%s)\n", saved.file.c_str(), static_cast<long long>(r.test.size()),
               r.test.source.c_str());
   std::printf("test loss %.4f   test accuracy %.2f%%\n\n", r.ev.loss, 100 * r.ev.accuracy);
@@ -32,6 +32,8 @@ Command eval_command() {
            1,
            {{"data", "DIR", "evaluate on the test files in DIR instead of the run's data.dir"},
             {"dataset", "NAME", "an ONNX file's dataset format (default: mnist for 1x28x28 inputs, cifar10 for 3x32x32)"},
+            {"flip", "", "test-time flips: average the logits of each image and its mirror (on by default for a run "
+                         "trained with train.eval_flip)"},
             {"batch", "N", "samples per batch (default: the run's eval_batch_size)", false, true, 1, 1 << 20},
             threads_option(),
             device_option(),

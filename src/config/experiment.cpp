@@ -31,6 +31,9 @@ void DataConfig::fields(Fields& f) {
   f.key("limit_test", limit_test, "use only the first N test samples (0: all)", Bounds::between(0, kMaxSamples));
   f.key("crop_pad", crop_pad, "random crops from the image padded by this many pixels (0: off)", Bounds::between(0, 64));
   f.key("hflip", hflip, "random horizontal flips");
+  f.key("alternate_flip", alternate_flip,
+        "horizontal flips on alternate epochs: each image's side in even epochs from a seeded coin, the other side in odd "
+        "ones (airbench); replaces hflip's coin per epoch");
   f.key("cutout", cutout, "zero a random square of this side (0: off)", Bounds::between(0, 1024));
   f.key("image_size", image_size, "folder: the side of the square samples images are fitted to (0: the first image's size)",
         Bounds::between(0, 4096));
@@ -60,6 +63,9 @@ void TrainConfig::fields(Fields& f) {
   f.key("batch_size", batch_size, "samples per optimizer step", Bounds::between(1, kMaxBatch));
   f.key("epochs", epochs, "passes over the training set", Bounds::between(1, kMaxEpochs));
   f.key("eval_batch_size", eval_batch_size, "samples per batch when evaluating", Bounds::between(1, kMaxBatch));
+  f.key("eval_flip", eval_flip,
+        "test-time flip augmentation: validation and test logits are the mean of the image's and its mirror's "
+        "(image inputs only; kiln eval follows it)");
   f.key("log_every", log_every, "batches between points of the per-batch curves", Bounds::between(1, 1e9));
   f.key("threads", threads, "threads of kiln's pool (0: all cores)", Bounds::between(0, kMaxThreads));
   f.key("device", device, "where to train", {"cpu", "cuda"});

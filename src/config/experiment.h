@@ -25,6 +25,7 @@ struct DataConfig {
   int64_t limit_train = 0, limit_test = 0;  // use only the first N samples (0: all)
   int64_t crop_pad = 0;
   bool hflip = false;
+  bool alternate_flip = false;
   int64_t cutout = 0;
   // Image folders (data/image_folder.h): the sample size and channels, how other sizes fit,
   // the cache of decoded files, whether unreadable files are skipped.
@@ -47,6 +48,7 @@ struct TrainConfig {
   int64_t batch_size = 64;
   int64_t epochs = 5;
   int64_t eval_batch_size = 1000;
+  bool eval_flip = false;      // test-time flips: validation and test logits averaged with the mirror image's
   int64_t log_every = 50;      // batches between points of the per-batch curves
   int64_t threads = 0;         // 0: all cores
   std::string device = "cpu";  // cpu | cuda

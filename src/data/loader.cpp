@@ -229,7 +229,7 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
     }
     const uint8_t* src = data_.sample_data(i);
     if (augment) {
-      augment_sample(src, dst, epoch, first + j);
+      augment_sample(src, dst, epoch, first + j, i);
     } else {
       for (int64_t c = 0; c < channels_; ++c) cpu::lookup_bytes(src + c * plane_, lut_.data() + c * 256, dst + c * plane_, plane_);
     }
@@ -237,7 +237,7 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
   return true;
 }
 
-void Loader::augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_t pos) const {
+void Loader::augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_t pos, int64_t index) const {
   const int64_t H = height_, W = width_;
   // Every draw is hash_uniform(seed, epoch, position · kDraws + which): a pure function of the
   // sample's place in the run, so skip() needs no state to reproduce it.
@@ -251,7 +251,15 @@ void Loader::augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_
     oy = pick(draw(kCropY), 2 * p + 1) - p;
     ox = pick(draw(kCropX), 2 * p + 1) - p;
   }
-  const bool flip = augment_.hflip && draw(kFlip) < 0.5;
+  // Alternating flips (Keller Jordan's airbench): a coin per image, keyed by its index in the
+  // dataset and not by the epoch, says whether it is flipped in even epochs; odd epochs show
+  // the other side. Every image is seen both ways in every two epochs, where independent
+  // coins leave a quarter of them one way round.
+  bool flip = false;
+  if (augment_.alternate_flip)
+    flip = (hash_uniform(aug_seed, ~uint64_t{0}, static_cast<uint64_t>(index)) < 0.5) != (epoch % 2 == 1);
+  else if (augment_.hflip)
+    flip = draw(kFlip) < 0.5;
   // Output columns [x0, x1) have their source inside the image; the rest is padding.
   const int64_t x0 = std::clamp<int64_t>(-ox, 0, W), x1 = std::max(x0, std::clamp<int64_t>(W - ox, 0, W));
   for (int64_t c = 0; c < channels_; ++c) {

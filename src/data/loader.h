@@ -28,7 +28,10 @@ struct Augment {
   int64_t crop_pad = 0;  // random crop of the original size from the image zero-padded by this
   bool hflip = false;    // horizontal flip with probability 1/2
   int64_t cutout = 0;    // zero a random square of this side (0: off)
-  bool any() const { return crop_pad > 0 || hflip || cutout > 0; }
+  // Instead of hflip's coin: each image flipped on alternate epochs, from a seeded coin per
+  // image (its index in the dataset) that picks the side of epochs 0, 2, 4, ...
+  bool alternate_flip = false;
+  bool any() const { return crop_pad > 0 || hflip || alternate_flip || cutout > 0; }
 };
 
 struct Batch {
@@ -78,7 +81,7 @@ class Loader {
   // Builds the batch whose indices are in b.index, at position `first` of `epoch`; false
   // when it was abandoned because the work went stale (gen_ moved on).
   bool fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen);
-  void augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_t pos) const;
+  void augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_t pos, int64_t index) const;
 
   // Fixed at construction; both threads read them without locking.
   const Dataset& data_;

@@ -3,6 +3,7 @@
 //   LeakyReLU  f'(x) = 1 if x > 0 else slope
 //   Tanh       f'(x) = 1 - y²           (from the cached output)
 //   Sigmoid    f'(x) = y (1 - y)
+//   GELU       f'(x) = Φ(x) + x φ(x)  (from the input)
 #include "layers/activation.h"
 
 #include <cmath>
@@ -21,6 +22,7 @@ static LayerKind plain_kind(const char* name) {
 LayerKind ReLU::kind() { return plain_kind<ReLU>("relu"); }
 LayerKind Tanh::kind() { return plain_kind<Tanh>("tanh"); }
 LayerKind Sigmoid::kind() { return plain_kind<Sigmoid>("sigmoid"); }
+LayerKind GELU::kind() { return plain_kind<GELU>("gelu"); }
 
 // "leakyrelu 0.2" or "leakyrelu slope=0.2".
 LayerKind LeakyReLU::kind() {

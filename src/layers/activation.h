@@ -48,4 +48,12 @@ class Sigmoid : public ActivationLayer {
   std::string spec() const override { return "sigmoid"; }
 };
 
+// x Φ(x), the exact erf form (PyTorch's nn.GELU default); the math in backend/math/activations.h.
+class GELU : public ActivationLayer {
+ public:
+  GELU() : ActivationLayer(math::Gelu{}) {}
+  static LayerKind kind();
+  std::string spec() const override { return "gelu"; }
+};
+
 }  // namespace kiln

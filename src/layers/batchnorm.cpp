@@ -174,7 +174,7 @@ void BatchNorm::backward_synced(const Tensor& x, const Tensor& dy, Tensor* dx) {
 }
 
 std::vector<Param> BatchNorm::params() {
-  return {{"gamma", &gamma_, &dgamma_, false}, {"beta", &beta_, &dbeta_, false}};
+  return {{"gamma", &gamma_, &dgamma_, false}, {"beta", &beta_, &dbeta_, false, /*norm=*/true}};
 }
 
 std::vector<Param> BatchNorm::buffers() {

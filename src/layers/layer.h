@@ -12,6 +12,11 @@
 //      Called after forward on the same x and y, with dy = dL/dy. Writes dL/dx into *dx
 //      (overwriting) when dx is non-null, and ADDS dL/dθ into each parameter's gradient, so
 //      gradients of several batches or paths accumulate; the model zeroes them each step.
+//  wants_data(), init_from_data(x)
+//      Optional data-dependent initialisation (a whitening layer's filters): after init(), the
+//      model hands each layer that wants it a batch of its own inputs on the host (training
+//      samples, normalised, through the layers before it in eval mode). The layer sees inputs,
+//      never the dataset.
 //  absorb(next)
 //      Optional fusion: a layer may take over the layer after it and compute both in one pass
 //      (a convolution absorbs the ReLU after it into its epilogue). Returns whether it did; the
@@ -19,7 +24,8 @@
 //  params()
 //      The trainable tensors with their gradients, as handles the model may rebind into one
 //      flat buffer (values are copied first). buffers() are saved state that is not trained
-//      (batch-norm running statistics).
+//      (batch-norm running statistics). Each is tagged: decay (weight decay applies), norm (a
+//      normalisation shift, which the optimizer may treat as a group of its own).
 //
 // Layers own parameters and call kiln::ops; they never contain backend-specific code. Each
 // layer's file also parses its line of the experiment-file syntax (a static kind(), listed in
@@ -58,6 +64,11 @@ struct Param {
   Tensor* value = nullptr;
   Tensor* grad = nullptr;  // null for buffers
   bool decay = true;       // weight decay applies (weights yes; biases and BN shifts/scales no)
+  // A normalisation layer's shift (batch-norm β): the optimizer's bn_lr_scale and
+  // bn_weight_decay apply to it (optim/optimizer.h), without the optimizer knowing which layer
+  // it came from. Scales (γ) are not tagged: a large rate on them is what makes such recipes
+  // diverge (airbench, whose recipe this is for, does not train them at all).
+  bool norm = false;
 };
 
 struct LayerKind;  // layers/registry.h
@@ -80,6 +91,8 @@ class Layer {
   // Nested layers (a residual block's body), for summaries and parameter collection.
   virtual std::vector<Layer*> children() { return {}; }
   virtual bool absorb(Layer& /*next*/) { return false; }
+  virtual bool wants_data() const { return false; }
+  virtual void init_from_data(const Tensor& /*x*/) {}
 };
 
 }  // namespace kiln

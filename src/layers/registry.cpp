@@ -8,6 +8,7 @@
 #include "layers/flatten.h"
 #include "layers/pool.h"
 #include "layers/residual.h"
+#include "layers/whiten.h"
 #include "tensor/suggest.h"
 
 namespace kiln {
@@ -16,8 +17,8 @@ namespace kiln {
 const std::vector<LayerKind>& layer_kinds() {
   static const std::vector<LayerKind> kinds{
       Dense::kind(),   Conv2d::kind(),  MaxPool2d::kind(), AvgPool2d::kind(), GlobalAvgPool::kind(),
-      ReLU::kind(),    LeakyReLU::kind(), Tanh::kind(),    Sigmoid::kind(),   Dropout::kind(),
-      BatchNorm::kind(), Flatten::kind(), Residual::kind(),
+      ReLU::kind(),    LeakyReLU::kind(), Tanh::kind(),    Sigmoid::kind(),   GELU::kind(),      Dropout::kind(),
+      BatchNorm::kind(), Flatten::kind(), Residual::kind(), Whiten::kind(),
   };
   return kinds;
 }

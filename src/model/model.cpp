@@ -66,7 +66,7 @@ void Model::bind(Device device) {
     v = view;
     *f.p.grad = grads_.slice(off, v.shape());
     if (f.p.decay) decay_mask_.slice(off, v.shape()).fill(Real(1));
-    named_.push_back({f.name, v, *f.p.grad, f.p.decay});
+    named_.push_back({f.name, v, *f.p.grad, f.p.decay, f.p.norm});
     off += v.numel();
   }
   for (auto& b : bufs) {
@@ -97,6 +97,31 @@ const Tensor& Model::forward(const Tensor& x, const Pass& pass) {
   x_cache_ = x;
   has_forward_ = pass.backward;
   return out_;
+}
+
+bool Model::wants_data() const {
+  for (size_t i = 0; i < net_.size(); ++i)
+    if (net_[i].wants_data()) return true;
+  return false;
+}
+
+void Model::init_from_data(const Tensor& x) {
+  if (x.rank() < 1 || x.shape().unbatched() != input_ || x.device() != Device::cpu)
+    throw Error("data-dependent initialisation: expected host samples (N, " + input_.str().substr(1) + " but got " +
+                x.shape().str());
+  const Pass pass{Mode::eval, 0, 0, /*backward=*/false};
+  Tensor in = x, out;
+  size_t last = 0;
+  for (size_t i = 0; i < net_.size(); ++i)
+    if (net_[i].wants_data()) last = i + 1;
+  for (size_t i = 0; i < last; ++i) {
+    Layer& l = net_[i];
+    if (l.wants_data()) l.init_from_data(in);
+    if (i + 1 == last) break;
+    out = Tensor(l.output_shape(in.shape()));
+    l.forward(in, out, pass);
+    in = out;
+  }
 }
 
 void Model::backward(const Tensor& dout) {

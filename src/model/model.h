@@ -17,6 +17,7 @@ struct NamedTensor {
   Tensor value;
   Tensor grad;       // undefined for buffers
   bool decay = true;
+  bool norm = false;  // a normalisation layer's shift (Param::norm)
 };
 
 struct LayerSummary {
@@ -81,6 +82,12 @@ class Model {
   int64_t param_count() const { return params_.numel(); }
   // A mask over the flat parameters: 1 where weight decay applies, 0 elsewhere.
   const Tensor& decay_mask() const { return decay_mask_; }
+
+  // Data-dependent initialisation: whether a top-level layer wants it (Layer::wants_data), and
+  // running it on a batch x (N, input...) of normalised training samples on the host: each such
+  // layer gets x through the layers before it (eval mode). Call before to(device).
+  bool wants_data() const;
+  void init_from_data(const Tensor& x);
 
   const Preprocessing& preprocessing() const { return prep_; }
   void set_preprocessing(Preprocessing p);  // checks one mean and std per input channel

@@ -141,6 +141,12 @@ class GraphBuilder {
       if (std::holds_alternative<math::Relu>(a->function())) return node("Relu", {x});
       if (std::holds_alternative<math::Tanh>(a->function())) return node("Tanh", {x});
       if (std::holds_alternative<math::Sigmoid>(a->function())) return node("Sigmoid", {x});
+      if (std::holds_alternative<math::Gelu>(a->function())) {
+        // x Φ(x) = x · 0.5 · (1 + erf(x / √2)), from opset-9 ops (Gelu itself is opset 20).
+        const std::string e = node("Erf", {node("Mul", {x, initializer(path + "inv_sqrt2", {}, {0.70710678f})})});
+        const std::string half_x = node("Mul", {x, initializer(path + "half", {}, {0.5f})});
+        return node("Mul", {half_x, node("Add", {e, initializer(path + "one", {}, {1.0f})})});
+      }
       if (const auto* lr = std::get_if<math::LeakyRelu>(&a->function()))
         return node("LeakyRelu", {x}, {attr_float("alpha", lr->slope)});
     }
@@ -151,7 +157,7 @@ class GraphBuilder {
       return node("Add", {fx, skip});
     }
     throw Error("layer '" + spec + "' has no ONNX form in kiln's exporter (it writes conv, dense, maxpool, avgpool, "
-                "gap, flatten, dropout, bn, relu, leakyrelu, tanh, sigmoid and residual blocks)");
+                "gap, flatten, dropout, bn, relu, leakyrelu, tanh, sigmoid, gelu and residual blocks)");
   }
 };
 

@@ -1,5 +1,10 @@
 #include "optim/optimizer.h"
 
+#include <algorithm>
+#include <cmath>
+#include <variant>
+
+#include "backend/ops.h"
 #include "backend/ops_optim.h"
 
 namespace kiln {
@@ -17,29 +22,83 @@ void OptimizerConfig::fields(Fields& f) {
   f.key("beta1", beta1, "Adam's β1", Bounds::below(0, 1));
   f.key("beta2", beta2, "Adam's β2", Bounds::below(0, 1));
   f.key("eps", eps, "Adam's ε", Bounds::positive());
+  f.key("bn_lr_scale", bn_lr_scale, "learning rate of normalisation shifts (batch-norm β) relative to lr",
+        Bounds::positive());
+  f.key("ema", ema,
+        "β of an exponential moving average of the weights, used for evaluation and the saved weights (0: off)",
+        Bounds::below(0, 1));
+  f.key("bn_weight_decay", bn_weight_decay, "weight decay of normalisation shifts (batch-norm β)",
+        Bounds::at_least(0));
 }
 
 void Optimizer::step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr) {
-  const math::UpdateRule r = rule(lr, steps_ + 1);
   const State s = state();
   auto kept = [&](size_t i) { return s[i] && s[i]->numel() > 0 ? s[i] : nullptr; };
-  ops::optimizer_update(r, params, grads, decay_mask, kept(0), kept(1));
+  if (!per_group()) {
+    ops::optimizer_update(rule(lr, steps_ + 1), params, grads, decay_mask, kept(0), kept(1));
+    ++steps_;
+    update_ema(params);
+    return;
+  }
+  int64_t largest_norm = 0;
+  for (const ParamSpan& sp : spans_)
+    if (sp.norm) largest_norm = std::max(largest_norm, sp.size);
+  if (norm_decay_ > 0 && (ones_.numel() < largest_norm || ones_.device() != params.device())) {
+    ones_ = Tensor({largest_norm}, params.device());
+    ones_.fill(Real(1));
+  }
+  for (const ParamSpan& sp : spans_) {
+    KILN_CHECK(sp.begin >= 0 && sp.size > 0 && sp.begin + sp.size <= params.numel(), "parameter span out of range");
+    math::UpdateRule r = rule(sp.norm ? lr * norm_lr_scale_ : lr, steps_ + 1);
+    if (sp.norm) std::visit([&](auto& rr) { rr.weight_decay = static_cast<float>(norm_decay_); }, r);
+    const Shape shape{sp.size};
+    Tensor p = params.slice(sp.begin, shape);
+    const Tensor g = grads.slice(sp.begin, shape);
+    const Tensor mask = sp.norm && norm_decay_ > 0 ? ones_.slice(0, shape) : decay_mask.slice(sp.begin, shape);
+    Tensor m0, m1;
+    if (Tensor* t = kept(0)) m0 = t->slice(sp.begin, shape);
+    if (Tensor* t = kept(1)) m1 = t->slice(sp.begin, shape);
+    ops::optimizer_update(r, p, g, mask, kept(0) ? &m0 : nullptr, kept(1) ? &m1 : nullptr);
+  }
   ++steps_;
+  update_ema(params);
+}
+
+void Optimizer::set_ema(double decay, int64_t param_count) {
+  KILN_REQUIRE(decay >= 0 && decay < 1, "optimizer.ema must be in [0, 1), not " << decay);
+  ema_decay_ = decay;
+  ema_ = decay > 0 ? Tensor({param_count}) : Tensor();
+}
+
+void Optimizer::update_ema(const Tensor& params) {
+  if (!has_ema()) return;
+  if (ema_.device() != params.device()) ema_ = ema_.to(params.device());
+  ops::scale(ema_, static_cast<Real>(ema_decay_));
+  ops::axpy(static_cast<Real>(1 - ema_decay_), params, ema_);
+}
+
+bool Optimizer::averaged_into(Tensor& out) const {
+  if (!has_ema() || steps_ == 0) return false;
+  out.copy_from(ema_);
+  ops::scale(out, static_cast<Real>(1 / (1 - std::pow(ema_decay_, static_cast<double>(steps_)))));
+  return true;
 }
 
 void Optimizer::to(Device device) {
   for (Tensor* t : state())
     if (t) *t = t->to(device);
+  if (has_ema()) ema_ = ema_.to(device);
 }
 
 std::vector<Tensor*> Optimizer::buffers() const {
   std::vector<Tensor*> out;
   for (Tensor* t : const_cast<Optimizer*>(this)->state())
     if (t) out.push_back(t);
+  if (has_ema()) out.push_back(const_cast<Tensor*>(&ema_));
   return out;
 }
 
-// Layout: str tag, i64 steps, u32 count, then the moment tensors.
+// Layout: str tag, i64 steps, u32 count, then the moment tensors (and the weight EMA last).
 void Optimizer::save_state(BinWriter& w) const {
   w.str(tag());
   w.pod(steps_);
@@ -63,7 +122,12 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, int64_t
   OptimizerConfig checked = config;
   check_fields(checked);  // the name among them
   for (const auto& k : optimizer_kinds())
-    if (k.name == config.name) return k.make(config, param_count);
+    if (k.name == config.name) {
+      std::unique_ptr<Optimizer> o = k.make(config, param_count);
+      o->set_norm_group(config.bn_lr_scale, config.bn_weight_decay);
+      o->set_ema(config.ema, param_count);
+      return o;
+    }
   KILN_UNREACHABLE("optimizer '" << config.name << "' passed the check but is not in the table");
 }
 

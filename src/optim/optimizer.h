@@ -18,6 +18,17 @@
 //                         θ ← θ - η m̂ / (√ŝ + ε),  m̂ = m / (1 - β1ᵗ), ŝ = s / (1 - β2ᵗ)
 //   AdamW:                Adam with decoupled decay.
 //
+// Normalisation shifts (batch-norm β, tagged Param::norm by their layer) may form a group of
+// their own, as airbench sets them (its "BN biases at 64x"): η_norm = bn_lr_scale · η
+// and λ_norm = bn_weight_decay (0 by default: no decay, as before). Scaling η at the end of
+// the update is PyTorch's per-group lr: the velocity accumulates the same g either way.
+//
+// Weight EMA (ema = β > 0): after every step e ← β e + (1 - β) θ with e starting at 0, and the
+// averaged weights are ê = e / (1 - βᵗ), Adam's bias correction: the weighted mean of θ_1..θ_t
+// with weights ∝ βᵗ⁻ᵏ, needing no copy of the initial weights. e is saved with the moments.
+// Evaluation during training and the saved weights files use ê (train/loop.h); checkpoints
+// keep θ, so a resumed run continues the same trajectory.
+//
 // The optimizers are listed in one table (registry.cpp); each lives in a file of its own
 // (sgd.cpp, adam.cpp).
 #include <array>
@@ -41,7 +52,17 @@ struct OptimizerConfig {
   double weight_decay = 0;                // λ
   bool decoupled_decay = false;           // true for adamw whatever is set here
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double bn_lr_scale = 1;                 // η of normalisation shifts (batch-norm β), relative to η
+  double bn_weight_decay = 0;             // λ of normalisation shifts
+  double ema = 0;                         // β of the weight EMA (0: off)
   void fields(Fields& f);  // the [optimizer] keys
+};
+
+// A run of the flat parameters with one group's settings: normalisation shifts (norm) or the
+// rest. The training step hands the optimizer the runs of its model (TrainStep).
+struct ParamSpan {
+  int64_t begin = 0, size = 0;
+  bool norm = false;
 };
 
 class Optimizer {
@@ -50,7 +71,17 @@ class Optimizer {
   virtual std::string describe() const = 0;  // "sgd momentum=0.9 (classic) weight_decay=0.0005"
   // One update at learning rate lr. decay_mask holds 1 where weight decay applies and 0
   // elsewhere (same layout).
+  // With set_param_spans() and bn_lr_scale / bn_weight_decay other than 1 and 0, each span is
+  // updated with its group's settings (one update per span); else one update over everything.
   void step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr);
+  void set_param_spans(std::vector<ParamSpan> spans) { spans_ = std::move(spans); }
+  void set_norm_group(double lr_scale, double weight_decay) { norm_lr_scale_ = lr_scale, norm_decay_ = weight_decay; }
+  // Keeps the weight EMA of `param_count` parameters at decay β (0: none).
+  void set_ema(double decay, int64_t param_count);
+  bool has_ema() const { return ema_decay_ > 0; }
+  // The averaged weights ê into `out` (the parameters' layout and device); false, and `out`
+  // untouched, without an EMA or before the first step.
+  bool averaged_into(Tensor& out) const;
   int64_t steps() const { return steps_; }
   // The state a resumed run needs (step count and moment buffers), tagged with the optimizer's
   // name so that loading into another optimizer is an error.
@@ -74,6 +105,13 @@ class Optimizer {
   int64_t steps_ = 0;
 
  private:
+  bool per_group() const { return !spans_.empty() && (norm_lr_scale_ != 1 || norm_decay_ != 0); }
+  std::vector<ParamSpan> spans_;
+  double norm_lr_scale_ = 1, norm_decay_ = 0;
+  Tensor ones_;  // the decay mask of normalisation spans when bn_weight_decay > 0
+  double ema_decay_ = 0;
+  Tensor ema_;   // e, the parameters' layout
+  void update_ema(const Tensor& params);
   std::vector<Tensor*> buffers() const;  // the non-null entries of state(), as checkpoints hold them
 };
 

@@ -1,6 +1,9 @@
 #include "train/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "backend/ops.h"
 
 namespace kiln {
 
@@ -30,6 +33,13 @@ void argmax_rows(const Tensor& logits, std::vector<int32_t>& out) {
   }
 }
 
+void mirror_images(const Tensor& x, Tensor& out) {
+  KILN_CHECK(x.rank() == 4 && x.device() == Device::cpu, "mirror_images takes host images (N, C, H, W)");
+  out.ensure(x.shape(), Device::cpu);
+  const int64_t W = x.dim(3), rows = x.numel() / W;
+  for (int64_t r = 0; r < rows; ++r) std::reverse_copy(x.data() + r * W, x.data() + (r + 1) * W, out.data() + r * W);
+}
+
 // Sharding keeps one process's numbers exactly: each batch is the one a single process would
 // evaluate (same samples, same size, so the same kernels give the same bits), the counts are
 // integers, and the loss is Σ_b (mean loss of batch b)·n_b taken in batch order on every rank
@@ -38,7 +48,10 @@ void argmax_rows(const Tensor& logits, std::vector<int32_t>& out) {
 //   [loss·n per batch (B) | confusion (K²) | predicted + 1 per sample | confidence per sample]
 // the per-sample parts only when predictions are kept.
 Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
-                    bool keep_predictions, Comm* comm) {
+                    bool keep_predictions, Comm* comm, bool flip) {
+  if (flip && model.input_shape().rank() != 3)
+    throw Error("test-time flips (train.eval_flip, kiln eval --flip) need image inputs (C, H, W); this model takes " +
+                model.input_shape().str());
   Evaluation ev;
   const int64_t K = model.output_shape().numel(), n = data.size();
   Loader loader(data, batch_size, /*shuffle=*/false, /*seed=*/0, norm, Augment{});
@@ -51,11 +64,21 @@ Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normali
   loader.start_epoch(0);
   loader.skip(first);
   Batch b;
-  Tensor x_device;
+  Tensor x_device, mirrored, averaged;
   std::vector<int32_t> pred;
   Pass pass{Mode::eval, 0, 0, /*backward=*/false};
   for (int64_t batch = first; batch < end && loader.next(b); ++batch) {
-    const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), pass);
+    const Tensor* logits_of_batch = &model.forward(on_device(b.x, x_device, model.device()), pass);
+    if (flip) {
+      // (f(x) + f(mirror x)) / 2; the first output is copied out before the second forward reuses it.
+      averaged.ensure(logits_of_batch->shape(), model.device());
+      averaged.copy_from(*logits_of_batch);
+      mirror_images(b.x, mirrored);
+      ops::axpy(Real(1), model.forward(on_device(mirrored, x_device, model.device()), pass), averaged);
+      ops::scale(averaged, Real(0.5));
+      logits_of_batch = &averaged;
+    }
+    const Tensor& out = *logits_of_batch;
     const int64_t rows = out.dim(0);
     found[static_cast<size_t>(batch)] = loss.forward_backward(out, Targets{b.y, nullptr}, nullptr) * static_cast<double>(rows);
     const Tensor logits = out.to(Device::cpu);  // a copy only for device models

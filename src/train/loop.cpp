@@ -156,20 +156,43 @@ void TrainLoop::check_replicas() {
                           " differ from rank 0's (the replicas went apart: internal error, please report it)");
 }
 
+void TrainLoop::with_averaged_weights(const std::function<void()>& f) {
+  Tensor& params = model_.params();
+  if (!optimizer_.has_ema() || optimizer_.steps() == 0) {
+    f();
+    return;
+  }
+  trained_.ensure(params.shape(), params.device());
+  trained_.copy_from(params);
+  optimizer_.averaged_into(params);
+  try {
+    f();
+  } catch (...) {
+    params.copy_from(trained_);
+    throw;
+  }
+  params.copy_from(trained_);
+}
+
 const EpochRow& TrainLoop::end_epoch() {
   // No test set (the Python module's fit() without one): its loss and accuracy are NaN.
   const double nan = std::nan("");
-  test_ = data_.test.size() > 0
-              ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true, comm_)
-              : Evaluation{nan, nan, {}, {}, {}};
-  EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), test_.loss, test_.accuracy, lr_, epoch_train_seconds_};
-  if (data_.val.size() > 0) {
-    Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false, comm_);
-    row.val_loss = vev.loss;
-    row.val_acc = vev.accuracy;
-  }
+  EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), nan, nan, lr_, epoch_train_seconds_};
+  with_averaged_weights([&] {
+    test_ = data_.test.size() > 0
+                ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true,
+                           comm_, e_.train.eval_flip)
+                : Evaluation{nan, nan, {}, {}, {}};
+    row.test_loss = test_.loss;
+    row.test_acc = test_.accuracy;
+    if (data_.val.size() > 0) {
+      Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false, comm_, e_.train.eval_flip);
+      row.val_loss = vev.loss;
+      row.val_acc = vev.accuracy;
+    }
+    if (std::isfinite(row.test_loss) || data_.test.size() == 0) record_histograms();
+  });
   st_.epochs.push_back(row);
-  if (std::isfinite(row.test_loss) || data_.test.size() == 0) record_histograms();
   st_.next_epoch();
   return st_.epochs.back();
 }

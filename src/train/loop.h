@@ -63,6 +63,11 @@ class TrainLoop {
   // What stopped a diverged epoch (a NaN or infinite loss), and where.
   const std::string& divergence() const { return divergence_; }
 
+  // With a weight EMA (optimizer.ema), runs `f` with the averaged weights in the model and puts
+  // the trained ones back after it; without, runs `f` on the model as it is. Evaluation in
+  // end_epoch() and the trainer's weights files go through it; checkpoints do not.
+  void with_averaged_weights(const std::function<void()>& f);
+
   int64_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
   double last_lr() const { return lr_; }
   TrainStep& step() { return step_; }
@@ -93,6 +98,7 @@ class TrainLoop {
   std::string divergence_;
   Evaluation test_;
   bool previous_exact_ = false;  // the exact-weight-gradient setting before this loop
+  Tensor trained_;               // the trained weights while the averaged ones are in the model
 };
 
 }  // namespace kiln

@@ -60,7 +60,8 @@ DataConfig eval_data_config(const SavedRun& run, const std::string& data_dir) {
   return d;
 }
 
-SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions) {
+SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions,
+                               bool flip) {
   const DataConfig cfg = eval_data_config(run, data_dir);
   SavedEvaluation out;
   // A table's labels are read as the model's classes (its test file may lack some of them).
@@ -82,7 +83,8 @@ SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64
     out.test.class_names = run.model.preprocessing().class_names;
   auto loss = make_loss(run.experiment ? run.experiment->loss.spec() : "softmax_xent");
   if (batch <= 0) batch = run.experiment ? run.experiment->train.eval_batch_size : 1000;
-  out.ev = evaluate(run.model, *loss, out.test, norm, batch, keep_predictions);
+  flip = flip || (run.experiment && run.experiment->train.eval_flip);
+  out.ev = evaluate(run.model, *loss, out.test, norm, batch, keep_predictions, nullptr, flip);
   return out;
 }
 

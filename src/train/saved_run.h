@@ -35,6 +35,9 @@ struct SavedEvaluation {
 // The test split through the model, normalised as it was trained (its preprocessing; for an
 // old file without it, the training set's statistics as the experiment says, with a note on
 // stderr). batch 0: the run's eval_batch_size.
-SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions = false);
+// flip: test-time flip augmentation (evaluate()); a run whose train.eval_flip is on is
+// evaluated so whatever `flip` says, as it was during training.
+SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions = false,
+                               bool flip = false);
 
 }  // namespace kiln

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -101,8 +102,18 @@ Data load_data(const DataConfig& cfg, uint64_t seed, bool progress) {
   }
   d.augment.crop_pad = cfg.crop_pad;
   d.augment.hflip = cfg.hflip;
+  d.augment.alternate_flip = cfg.alternate_flip;
   d.augment.cutout = cfg.cutout;
   return d;
+}
+
+void init_model_from_data(Model& model, const Data& data, uint64_t seed) {
+  if (!model.wants_data() || data.train.size() == 0) return;
+  Loader sample(data.train, std::min<int64_t>(5000, data.train.size()), /*shuffle=*/true, seed, data.norm, Augment{});
+  sample.start_epoch(0);
+  Batch b;
+  KILN_CHECK(sample.next(b), "no batch from a non-empty training set");
+  model.init_from_data(b.x);
 }
 
 Shape sample_shape_of(const Experiment& e) {
@@ -111,6 +122,9 @@ Shape sample_shape_of(const Experiment& e) {
 }
 
 Model build_model_for(const Experiment& e, const Shape& input) {
+  if (e.train.eval_flip && input.rank() != 3)
+    throw Error(e.source + ": train.eval_flip = true mirrors images, but the samples are " + input.str() +
+                ", not (channels, height, width)");
   try {
     return build_model(input, e.layers, e.seed);
   } catch (const Error& err) {

@@ -23,6 +23,11 @@ struct Data {
 // to set), and test samples of another shape than the training ones. progress: a bar while an
 // image folder is decoded (false: --no-progress).
 Data load_data(const DataConfig& cfg, uint64_t seed, bool progress = true);
+
+// The data-dependent initialisation of a model that wants it (a whiten layer): a seeded sample
+// of up to 5,000 training images, normalised, not augmented (Model::init_from_data). Nothing
+// for other models. Before the model moves to its device.
+void init_model_from_data(Model& model, const Data& data, uint64_t seed);
 // One split alone, sample limit applied (evaluating a saved model needs only the test set).
 // classes: when given, the classes its labels must be among (a CSV split read for a model).
 Dataset load_split(const DataConfig& cfg, bool train, bool progress = true, const std::vector<std::string>& classes = {});

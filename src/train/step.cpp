@@ -32,8 +32,23 @@ namespace kiln {
 // Replays run the same kernels with the same arguments as the eager step, so they compute the
 // same values; KILN_CUDA_GRAPHS=0 turns them off.
 
+// The model's flat parameters as runs of normalisation shifts and of the rest, adjacent
+// parameters of one kind merged: what the optimizer's per-group settings act on.
+std::vector<ParamSpan> param_spans(const Model& model) {
+  std::vector<ParamSpan> spans;
+  int64_t at = 0;
+  for (const NamedTensor& p : model.named_params()) {
+    const int64_t n = p.value.numel();
+    if (!spans.empty() && spans.back().norm == p.norm) spans.back().size += n;
+    else if (n > 0) spans.push_back({at, n, p.norm});
+    at += n;
+  }
+  return spans;
+}
+
 TrainStep::TrainStep(Model& model, Loss& loss, Optimizer& optimizer, uint64_t seed)
     : model_(model), loss_(loss), optimizer_(optimizer), seed_(seed) {
+  optimizer_.set_param_spans(param_spans(model));
   const char* env = std::getenv("KILN_CUDA_GRAPHS");
   if (env && std::strcmp(env, "0") == 0) graphs_ = false;
   stats_.enabled = graphs_;

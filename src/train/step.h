@@ -27,6 +27,7 @@ namespace kiln {
 
 class TrainStep {
  public:
+  // Hands the optimizer the model's parameter spans (param_spans) for its per-group settings.
   TrainStep(Model& model, Loss& loss, Optimizer& optimizer, uint64_t seed);
   ~TrainStep();
   TrainStep(const TrainStep&) = delete;
@@ -118,5 +119,9 @@ class TrainStep {
 // One line for `kiln train --device cuda`: "cuda graphs: 2 captures (latest: forward 14 nodes,
 // backward 23), 930 steps replayed, 9 eager", or why there were none.
 std::string describe_graph_stats(const TrainStep::GraphStats& s);
+
+// The flat parameters of `model` as runs of normalisation shifts (NamedTensor::norm) and of
+// the rest, in order, adjacent ones of a kind merged.
+std::vector<ParamSpan> param_spans(const Model& model);
 
 }  // namespace kiln

@@ -76,6 +76,7 @@ struct Run {
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data));
     check_sync_bn_shards(e, data.train, c.size());
+    init_model_from_data(model, data, e.seed);  // a resumed run then loads its checkpoint over it
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
     const Device device = require_device(e.train.device);
     backend(device).set_tf32(e.train.precision == "tf32");
@@ -265,7 +266,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     const bool best = has_val && update_best(r.st, row);
     r.write_curves();
     r.save();
-    if (best && r.writer) r.model.save_weights(dir + "/best.kiln");
+    if (best && r.writer) loop.with_averaged_weights([&] { r.model.save_weights(dir + "/best.kiln"); });
     if (opt.write_report) write_run_report(dir, r.model, r.data.test, loop.last_test());
     if (e.train.early_stopping > 0 && r.st.epochs_since_best >= e.train.early_stopping) {
       res.message = "stopped early after epoch " + std::to_string(row.epoch) + ": no better validation accuracy in " +
@@ -275,7 +276,7 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
     }
   }
   if (r.writer) {
-    r.model.save_weights(dir + "/weights.kiln");
+    loop.with_averaged_weights([&] { r.model.save_weights(dir + "/weights.kiln"); });
     if (r.model.device() == Device::cpu) append_manifest(dir, {{"finished", now_iso8601()}});
     else append_manifest(dir, {{"finished", now_iso8601()}, {"graphs", describe_graph_stats(loop.step().graph_stats())}});
   }

@@ -50,6 +50,15 @@ void add_elementwise(std::vector<OpCase>& cases) {
                        const Real* dy = c.input(n);
                        c.be().activation_backward(math::Sigmoid{}, y, dy, c.output(n), n);
                      }});
+    cases.push_back({"gelu_forward" + sz, 1e-6, 0, false, [n](OpContext& c) {
+                       const Real* x = c.input(n, -8, 8);
+                       c.be().activation_forward(math::Gelu{}, x, c.output(n), n);
+                     }});
+    cases.push_back({"gelu_backward" + sz, 1e-6, 0, false, [n](OpContext& c) {
+                       const Real* x = c.input(n, -8, 8);
+                       const Real* dy = c.input(n);
+                       c.be().activation_backward(math::Gelu{}, x, dy, c.output(n), n);
+                     }});
     cases.push_back({"axpy" + sz, 1e-6, 0, false, [n](OpContext& c) {
                        const Real* x = c.input(n);
                        c.be().axpy(0.37f, x, c.output(n), n);

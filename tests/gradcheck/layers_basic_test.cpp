@@ -2,6 +2,8 @@
 // the planted bugs they must catch.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "backend/ops.h"
 #include "gradcheck/gradcheck.h"
 #include "layers/activation.h"
@@ -44,8 +46,9 @@ TEST(GradCheck, Activations) {
   LeakyReLU leaky(0.1);
   Tanh tanh_;
   Sigmoid sigmoid;
+  GELU gelu;
   Flatten flatten;
-  for (Layer* l : std::initializer_list<Layer*>{&relu, &leaky, &tanh_, &sigmoid, &flatten}) {
+  for (Layer* l : std::initializer_list<Layer*>{&relu, &leaky, &tanh_, &sigmoid, &gelu, &flatten}) {
     auto r = check_layer(*l, {3, 2, 4, 4}, kTrain, {}, keep_off_zero);
     EXPECT_TRUE(r.ok) << l->spec() << ": " << r.report();
   }
@@ -82,6 +85,29 @@ TEST(GradCheckCatches, TransposedWeightInDenseBackward) {
   Rng rng(1);
   d.init(rng);
   auto r = check_layer(d, {3, 6}, kTrain);
+  EXPECT_FALSE(r.ok) << "the planted bug went unnoticed: " << r.report();
+}
+
+// GELU with the textbook slip in its derivative: d/dx [x Φ(x)] taken as Φ(x), the x φ(x) of the
+// product rule forgotten (at most 0.17 |dy| off, near |x| = 1.4).
+struct GeluWithoutProductRule {
+  static constexpr bool from_output = false;
+  template <class T>
+  T forward(T x) const { return math::Gelu{}.forward(x); }
+  template <class T>
+  T backward(T x, T dy) const { return dy * T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752))); }
+};
+
+class PlantedGelu : public GELU {
+ public:
+  void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) override {
+    for (int64_t i = 0; i < x.numel(); ++i) (*dx)[i] = GeluWithoutProductRule{}.backward(x[i], dy[i]);
+  }
+};
+
+TEST(GradCheckCatches, GeluDerivativeWithoutTheProductRule) {
+  PlantedGelu g;
+  auto r = check_layer(g, {3, 2, 4, 4}, kTrain, {}, keep_off_zero);
   EXPECT_FALSE(r.ok) << "the planted bug went unnoticed: " << r.report();
 }
 

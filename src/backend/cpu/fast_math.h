@@ -58,4 +58,21 @@ inline float sigmoid_fast(float x) {
   return (x < 0 ? e : 1.0f) / (1.0f + e);
 }
 
+// erf(x) by Abramowitz & Stegun 7.1.26: for a = |x|, t = 1 / (1 + p a),
+//   erf(a) = 1 - (a1 t + a2 t² + a3 t³ + a4 t⁴ + a5 t⁵) e^{-a²},   |error| ≤ 1.5e-7,
+// odd in x; in float 4e-7 with the rounding (tests/activation_test.cpp). An absolute bound
+// (relative error grows near 0), which is what GELU needs: it uses 1 + erf(x/√2), where 4e-7
+// is a few float ulps of 1.
+inline float erf_fast(float x) {
+  const float a = x < 0 ? -x : x;
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const float r = 1.0f - p * t * exp_fast(-a * a);
+  return x < 0 ? -r : r;
+}
+
 }  // namespace kiln::cpu

@@ -7,6 +7,9 @@
 //   LeakyReLU  f = x or slope·x          f' = 1 or slope
 //   Tanh       f = tanh x               f' = 1 - y²
 //   Sigmoid    f = 1 / (1 + e^-x)       f' = y (1 - y)
+//   GELU       f = x Φ(x)               f' = Φ(x) + x φ(x)
+//              Φ(x) = (1 + erf(x/√2)) / 2, φ(x) = e^{-x²/2} / √(2π): the exact (erf) form, PyTorch's
+//              default (nn.GELU(approximate='none')), not the tanh approximation.
 // The transcendental functions are the fast float polynomials of cpu/fast_math.h on the CPU
 // (glibc's are scalar calls that keep loops from vectorising), the device's own tanhf and
 // expf in CUDA kernels, and std:: in the double build. Plain C++17.
@@ -55,6 +58,28 @@ KILN_HD T sigmoid_of(T x) {
 #endif
 }
 
+// erf x: the CPU's fast float approximation (|error| ≤ 1.5e-7, cpu/fast_math.h), CUDA's erff,
+// std::erf in the double build; and e^x likewise.
+template <class T>
+KILN_HD T erf_of(T x) {
+#ifdef __CUDACC__
+  return erff(x);
+#else
+  if constexpr (std::is_same_v<T, float>) return cpu::erf_fast(x);
+  else return std::erf(x);
+#endif
+}
+
+template <class T>
+KILN_HD T exp_of(T x) {
+#ifdef __CUDACC__
+  return expf(x);
+#else
+  if constexpr (std::is_same_v<T, float>) return cpu::exp_fast(x);
+  else return std::exp(x);
+#endif
+}
+
 struct Relu {
   static constexpr bool from_output = false;
   template <class T>
@@ -88,6 +113,18 @@ struct Sigmoid {
   KILN_HD T backward(T y, T dy) const { return dy * y * (T(1) - y); }
 };
 
-using Activation = std::variant<Relu, LeakyRelu, Tanh, Sigmoid>;
+struct Gelu {
+  static constexpr bool from_output = false;
+  template <class T>
+  KILN_HD T forward(T x) const { return T(0.5) * x * (T(1) + erf_of(x * T(0.70710678118654752))); }
+  template <class T>
+  KILN_HD T backward(T x, T dy) const {
+    const T cdf = T(0.5) * (T(1) + erf_of(x * T(0.70710678118654752)));
+    const T pdf = T(0.39894228040143268) * exp_of(T(-0.5) * x * x);
+    return dy * (cdf + x * pdf);
+  }
+};
+
+using Activation = std::variant<Relu, LeakyRelu, Tanh, Sigmoid, Gelu>;
 
 }  // namespace kiln::math

@@ -47,8 +47,8 @@ TEST(TestTimeFlip, AveragesTheLogitsOfEachImageAndItsMirror) {
   auto loss = make_loss("softmax_xent");
   const Normalization norm = identity_norm(2);
   const Evaluation plain = evaluate(model, *loss, d, norm, 16, false), plain_m = evaluate(model, *loss, m, norm, 16, false);
-  const Evaluation flip = evaluate(model, *loss, d, norm, 16, false, true),
-                   flip_m = evaluate(model, *loss, m, norm, 16, false, true);
+  const Evaluation flip = evaluate(model, *loss, d, norm, 16, false, nullptr, true),
+                   flip_m = evaluate(model, *loss, m, norm, 16, false, nullptr, true);
   EXPECT_NE(plain.loss, plain_m.loss);
   EXPECT_EQ(flip.loss, flip_m.loss);
   EXPECT_EQ(flip.accuracy, flip_m.accuracy);
@@ -74,7 +74,7 @@ TEST(TestTimeFlip, IsRefusedForInputsThatAreNotImages) {
   d.labels = {0, 1};
   Model model = build_model(Shape{6}, {"dense 2"}, 1);
   auto loss = make_loss("softmax_xent");
-  EXPECT_THROW(evaluate(model, *loss, d, identity_norm(1), 16, false, true), Error);
+  EXPECT_THROW(evaluate(model, *loss, d, identity_norm(1), 16, false, nullptr, true), Error);
 }
 
 // The layer tags its parameters; the spans follow the flat layout, normalisation shifts apart.

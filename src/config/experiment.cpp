@@ -72,7 +72,8 @@ void TrainConfig::fields(Fields& f) {
   f.key("precision", precision,
         "matrix products and convolutions: cuda on TF32 tensor cores (tf32: 10-bit mantissa, fp32 sums; the CPU "
         "treats tf32 as fp32), exact (fp32), or mixed precision (bf16, CPU with AVX512-BF16 only, refused elsewhere: "
-        "inputs rounded to bf16, fp32 sums, fp32 weights and optimizer state)",
+        "inputs rounded to bf16, fp32 sums, fp32 weights and optimizer state; today slower than fp32 on nets whose "
+        "3x3 and 5x5 convolutions fp32 runs with Winograd: docs/bf16-speed.md)",
         {"tf32", "fp32", "bf16"});
   f.key("clip_grad_norm", clip_grad_norm, "scale each step's gradient down to this global L2 norm when it is larger (0: off)",
         Bounds::at_least(0));

@@ -66,6 +66,7 @@ TEST(Shards, RanksTogetherReadTheOneProcessBatches) {
         for (auto& p : parts) {
           ASSERT_TRUE(p->next(part));
           EXPECT_EQ(part.global, static_cast<int64_t>(whole.y.size()));
+          EXPECT_EQ(part.offset, static_cast<int64_t>(index.size())) << "where the shard starts in the batch";
           index.insert(index.end(), part.index.begin(), part.index.end());
           pixels.insert(pixels.end(), part.x.data(), part.x.data() + part.x.numel());
         }
@@ -334,6 +335,25 @@ TEST_F(Mpi, SyncBatchNormFollowsTheOneProcessTrajectory) {
   const Ran three = sh(mpirun(3) + run + "/three --set train.sync_bn=true");
   ASSERT_EQ(three.rc, 0) << three.out;
   EXPECT_LT(max_weight_difference(folders(data_ + "/three").at(0), ref), 1e-4);
+}
+
+// Dropout on ranks: each rank's rows draw the masks one process draws for them (the mask is
+// indexed within the global batch, Pass::first_sample), so a net with dropout follows one
+// process too; before, each shard drew the mask of a batch starting at its own first row.
+TEST_F(Mpi, DropoutDrawsTheOneProcessMasksOnRanks) {
+  write_variant("drop", "\"conv 4 3x3 pad=1\", \"relu\", \"maxpool 2\", \"dense 16\", \"relu\", \"dropout 0.4\", \"dense 4\"", "");
+  const std::string run = std::string(KILN_TEST_BINARY) + " train " + data_ + "/drop.toml --no-progress --threads 1 --runs " + data_;
+  const Ran one = sh(run + "/one");
+  ASSERT_EQ(one.rc, 0) << one.out;
+  for (int ranks : {2, 3}) {
+    const std::string runs = "/drop" + std::to_string(ranks);
+    const Ran r = sh(mpirun(ranks) + run + runs);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    const fs::path ref = folders(data_ + "/one").at(0), got = folders(data_ + runs).at(0);
+    EXPECT_GT(last_test_loss(ref), 0.01);
+    EXPECT_NEAR(last_test_loss(got), last_test_loss(ref), 0.002) << ranks << " ranks";
+    EXPECT_LT(max_weight_difference(got, ref), 1e-4) << ranks << " ranks";
+  }
 }
 
 // With sync_bn no shard may be empty: 250 samples in batches of 8 leave a last batch of 2,

@@ -269,6 +269,22 @@ TEST(Dropout, MaskIsHashUniformOfSeedStreamStepIndex) {
   }
 }
 
+// A shard of a batch (rows k.. of it, Pass::first_sample = k) draws the rows of the whole
+// batch's mask: data-parallel ranks drop what one process drops.
+TEST(Dropout, AShardDrawsItsRowsOfTheWholeBatchMask) {
+  Dropout d(Real(0.5), 3);
+  const int64_t N = 6, F = 7, k = 4;
+  const Tensor whole = dropout_out(d, ones({N, F}), {Mode::train, 11, 2});
+  Pass shard_pass{Mode::train, 11, 2};
+  shard_pass.first_sample = k;
+  const Tensor shard = dropout_out(d, ones({N - k, F}), shard_pass);
+  for (int64_t i = 0; i < (N - k) * F; ++i) ASSERT_EQ(shard[i], whole[k * F + i]) << i;
+  // ... and is not simply the start of the mask (the test would pass with first_sample ignored).
+  int64_t differ = 0;
+  for (int64_t i = 0; i < (N - k) * F; ++i) differ += shard[i] != whole[i];
+  EXPECT_GT(differ, 0);
+}
+
 TEST(Dropout, BackwardUsesTheForwardMask) {
   Dropout d(Real(0.25), 1);
   const Tensor x = ones({5, 11});

@@ -96,7 +96,9 @@ class Backend {
   virtual void batchnorm_backward(const Real* x, const Real* dy, const Real* mean, const Real* rstd,
                                   const Real* gamma, int64_t N, int64_t C, int64_t S, bool batch_stats, Real* dx,
                                   Real* dgamma, Real* dbeta) = 0;
-  virtual void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) = 0;
+  // scale[0] is element `first` of the mask (cpu/dropout.h).
+  virtual void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n,
+                            int64_t first) = 0;
   virtual void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) = 0;
 
   // ---- optimizers (cpu/optim.h): one step of `rule` over n parameters, moments s0, s1 ----

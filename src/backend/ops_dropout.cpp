@@ -4,9 +4,9 @@
 
 namespace kiln::ops {
 
-void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Tensor& scale) {
+void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Tensor& scale, int64_t first) {
   Backend& be = backend_for({&scale});
-  be.dropout_mask(seed, stream, step, p, scale.data(), scale.numel());
+  be.dropout_mask(seed, stream, step, p, scale.data(), scale.numel(), first);
 }
 
 void dropout_apply(const Tensor& x, const Tensor& scale, Tensor& y) {

@@ -178,6 +178,7 @@ void Loader::work() {
     const int64_t start = b * batch_size_, m = std::min(n_, start + batch_size_) - start;
     const int64_t first = start + m * shard_.rank / shard_.ranks, last = start + m * (shard_.rank + 1) / shard_.ranks;
     buf_.global = m;
+    buf_.offset = first - start;
     std::exception_ptr err;
     try {
       buf_.index.assign(order_.begin() + first, order_.begin() + last);

@@ -39,6 +39,7 @@ struct Batch {
   std::vector<int32_t> y;      // n labels
   std::vector<int64_t> index;  // n indices into the dataset
   int64_t global = 0;          // samples in the global batch this one is a shard of (n for one rank)
+  int64_t offset = 0;          // where this shard starts in the global batch (0 for one rank)
 };
 
 // Data-parallel reading: of each global batch of m samples (positions [p, p + m) of the

@@ -35,7 +35,9 @@ void Dropout::forward(const Tensor& x, Tensor& y, const Pass& pass) {
     return;
   }
   scale_.ensure(x.shape(), x.device());
-  ops::dropout_mask(pass.seed, stream_, pass.step, p_, scale_);
+  // Indexed within the global batch: a rank's rows draw the mask one process draws for them.
+  const int64_t per_sample = x.dim(0) > 0 ? x.numel() / x.dim(0) : 0;
+  ops::dropout_mask(pass.seed, stream_, pass.step, p_, scale_, pass.first_sample * per_sample);
   ops::dropout_apply(x, scale_, y);
 }
 

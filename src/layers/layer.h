@@ -56,6 +56,9 @@ struct Pass {
   // Training with train.sync_bn on several ranks: batch norm takes its statistics over the
   // global batch through this (null: over the batch this process sees).
   BatchSync* sync = nullptr;
+  // Data-parallel training: this batch's first sample is sample `first_sample` of the global
+  // batch, so that dropout draws the global batch's mask, as one process would.
+  int64_t first_sample = 0;
   bool training() const { return mode == Mode::train; }
 };
 

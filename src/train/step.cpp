@@ -100,7 +100,8 @@ void TrainStep::start_buckets(int64_t from) {
 TrainStep::Result TrainStep::run(const Batch& batch, int64_t step, double lr) {
   const Device device = model_.device();
   const Tensor& x = on_device(batch.x, x_device_, device);
-  if (graphs_ && device != Device::cpu) {
+  // A captured graph bakes in its dropout offset: shards not at the batch's start run eagerly.
+  if (graphs_ && device != Device::cpu && batch.offset == 0) {
     if (!recorder_ || recorder_device_ != device) {
       recorder_ = std::make_unique<Recorder>(device);
       recorder_device_ = device;
@@ -123,6 +124,7 @@ TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t 
   if (!batch.y.empty()) {  // a rank's shard of a short last batch can be empty (never with sync_bn)
     Pass pass{Mode::train, seed_, step};
     if (comm_ && sync_bn_) pass.sync = &sync_;
+    pass.first_sample = batch.offset;
     const Tensor& out = model_.forward(x, pass);
     dout_.ensure(out.shape(), out.device());
     r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);

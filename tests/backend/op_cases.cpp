@@ -90,7 +90,7 @@ void add_elementwise(std::vector<OpCase>& cases) {
                         Mask{2, 5, 1, 0.9f, 1}}) {
     cases.push_back({"dropout_mask_step" + std::to_string(m.step) + "_p" + std::to_string(m.p) + "_n" + std::to_string(m.n),
                      0, 0, false, [m](OpContext& c) {
-                       c.be().dropout_mask(m.seed, m.stream, m.step, m.p, c.output(m.n), m.n);
+                       c.be().dropout_mask(m.seed, m.stream, m.step, m.p, c.output(m.n), m.n, 0);
                      }});
   }
 }

@@ -108,8 +108,9 @@ class CpuBackend final : public Backend {
                           Real* dbeta) override {
     cpu::batchnorm_backward(x, dy, mean, rstd, gamma, N, C, S, batch_stats, dx, dgamma, dbeta);
   }
-  void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) override {
-    cpu::dropout_mask(seed, stream, step, p, scale, n);
+  void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n,
+                    int64_t first) override {
+    cpu::dropout_mask(seed, stream, step, p, scale, n, first);
   }
   void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) override {
     cpu::dropout_apply(x, scale, y, n);

@@ -261,8 +261,9 @@ class CudaBackend final : public Backend {
     double* work = scratch_.get(alloc_, cuda::batchnorm_work_doubles(N, C, S));
     cuda::batchnorm_backward(x, dy, mean, rstd, gamma, N, C, S, batch_stats, dx, dgamma, dbeta, work, stream_);
   }
-  void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n) override {
-    cuda::dropout_mask(seed, stream, d_step_, step - h_step_, p, scale, n, stream_);
+  void dropout_mask(uint64_t seed, uint64_t stream, int64_t step, Real p, Real* scale, int64_t n,
+                    int64_t first) override {
+    cuda::dropout_mask(seed, stream, d_step_, step - h_step_, p, scale, n, first, stream_);
   }
   void dropout_apply(const Real* x, const Real* scale, Real* y, int64_t n) override {
     cuda::dropout_apply(x, scale, y, n, stream_);

@@ -64,9 +64,11 @@ __global__ void set_i64_kernel(int64_t* p, int64_t v) { *p = v; }
 // The CPU's dropout_mask (cpu/norm.cpp) with the step read from device memory: a graph that
 // captured this kernel draws the mask of the step set before each replay.
 __global__ void dropout_mask_kernel(uint64_t seed, uint64_t stream, const int64_t* __restrict__ device_step,
-                                    int64_t step_delta, double p, float keep, float* __restrict__ scale, int64_t n) {
+                                    int64_t step_delta, double p, float keep, float* __restrict__ scale, int64_t n,
+                                    int64_t first) {
   const int64_t step = *device_step + step_delta;
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) scale[i] = math::dropout_scale_at(seed, stream, step, p, keep, i);
+  for (int64_t i = grid_start(); i < n; i += grid_stride())
+    scale[i] = math::dropout_scale_at(seed, stream, step, p, keep, first + i);
 }
 
 __global__ void dropout_apply_kernel(const float* x, const float* scale, float* y, int64_t n) {
@@ -125,11 +127,11 @@ void activation_backward(const math::Activation& f, const float* saved, const fl
 void set_i64(int64_t* p, int64_t v, cudaStream_t s) { KILN_LAUNCH(set_i64_kernel, 1, 1, s, p, v); }
 
 void dropout_mask(uint64_t seed, uint64_t stream, const int64_t* device_step, int64_t step_delta, float p,
-                  float* scale, int64_t n, cudaStream_t s) {
+                  float* scale, int64_t n, int64_t first, cudaStream_t s) {
   if (n <= 0) return;
   const float keep = 1.0f / (1.0f - p);  // as the CPU computes it, in float
   KILN_LAUNCH(dropout_mask_kernel, blocks_for(n), kThreads, s, seed, stream, device_step, step_delta,
-              static_cast<double>(p), keep, scale, n);
+              static_cast<double>(p), keep, scale, n, first);
 }
 
 void dropout_apply(const float* x, const float* scale, float* y, int64_t n, cudaStream_t s) {

@@ -33,7 +33,7 @@ void set_i64(int64_t* p, int64_t v, cudaStream_t s);
 // scale (n) = [u_i >= p] / (1 - p), u_i = hash_uniform(seed, stream, (step << 32) ^ i) with
 // step = *device_step + step_delta (read when the kernel runs: see CudaBackend::set_step).
 void dropout_mask(uint64_t seed, uint64_t stream, const int64_t* device_step, int64_t step_delta, float p,
-                  float* scale, int64_t n, cudaStream_t s);
+                  float* scale, int64_t n, int64_t first, cudaStream_t s);
 void dropout_apply(const float* x, const float* scale, float* y, int64_t n, cudaStream_t s);  // y = x ⊙ scale
 
 // ---- loss.cu: write the mean loss to *loss (device); the caller copies it out ----

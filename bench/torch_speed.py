@@ -33,6 +33,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from kiln_twin import UnknownLayer, twin  # noqa: E402
+
 
 PRELOAD = {"jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
            "tcmalloc": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"}
@@ -95,68 +98,12 @@ def load(cfg, train):
     return x.reshape(-1, 1, x.shape[1], x.shape[2]), y.astype(np.int64)
 
 
-def size(text):
-    a, _, b = text.partition("x")
-    return (int(a), int(b or a))
-
-
 def build(layers, in_shape):
-    """kiln layer specs -> nn.Sequential, shapes inferred as kiln does."""
-    mods, shape = [], list(in_shape)
-    for spec in layers:
-        toks = spec.split()
-        name, pos = toks[0], [t for t in toks[1:] if "=" not in t]
-        opt = dict(t.split("=", 1) for t in toks[1:] if "=" in t)
-        if name == "conv":
-            k, (r, s) = int(pos[0]), size(pos[1])
-            st, pad = int(opt.get("stride", 1)), int(opt.get("pad", 0))
-            mods.append(nn.Conv2d(shape[0], k, (r, s), st, pad, bias=opt.get("bias", "true") == "true"))
-            shape = [k, (shape[1] + 2 * pad - r) // st + 1, (shape[2] + 2 * pad - s) // st + 1]
-        elif name == "whiten":
-            # kiln's frozen whitening convolution: 2·C·R·S filters, no bias, set from data by
-            # whiten_from_data() (torch_speedrun.py), never trained.
-            r, s_ = size(pos[0])
-            k = 2 * shape[0] * r * s_
-            conv = nn.Conv2d(shape[0], k, (r, s_), bias=False)
-            conv.weight.requires_grad_(False)
-            conv.whiten_eps = float(opt.get("eps", 5e-4))
-            mods.append(conv)
-            shape = [k, shape[1] - r + 1, shape[2] - s_ + 1]
-        elif name in ("maxpool", "avgpool"):
-            k = size(pos[0])[0]
-            st = int(opt.get("stride", k))
-            mods.append((nn.MaxPool2d if name == "maxpool" else nn.AvgPool2d)(k, st))
-            shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
-        elif name == "dense":
-            if len(shape) > 1:
-                mods.append(nn.Flatten())
-                shape = [int(np.prod(shape))]
-            mods.append(nn.Linear(shape[0], int(pos[0]), bias=opt.get("bias", "true") == "true"))
-            shape = [int(pos[0])]
-        elif name == "flatten":
-            mods.append(nn.Flatten())
-            shape = [int(np.prod(shape))]
-        elif name == "bn":
-            mods.append((nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(
-                shape[0], eps=float(opt.get("eps", 1e-5)), momentum=float(opt.get("momentum", 0.1))))
-        elif name == "relu":
-            mods.append(nn.ReLU(inplace=True))
-        elif name == "leakyrelu":
-            mods.append(nn.LeakyReLU(float(pos[0]) if pos else 0.01, inplace=True))
-        elif name == "gelu":
-            mods.append(nn.GELU())  # the erf form, as kiln's
-        elif name == "tanh":
-            mods.append(nn.Tanh())
-        elif name == "sigmoid":
-            mods.append(nn.Sigmoid())
-        elif name == "dropout":
-            mods.append(nn.Dropout(float(pos[0]) if pos else 0.5))
-        elif name == "gap":
-            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-            shape = [shape[0]]
-        else:
-            sys.exit(f"torch_speed: no translation for layer '{spec}'")
-    return nn.Sequential(*mods)
+    """kiln layer specs -> nn.Sequential (tools/kiln_twin.py), ReLUs in place."""
+    try:
+        return twin(layers, tuple(in_shape), inplace=True)
+    except UnknownLayer as e:
+        sys.exit(f"torch_speed: {e}")
 
 
 def optimizer(cfg, params):

@@ -38,93 +38,14 @@ import sys
 import tempfile
 import tomllib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kiln_twin import UnknownLayer, split_specs, twin  # noqa: E402
+
 INPUTS = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "fashion": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 
 def fail(msg):
     sys.exit(f"torch_state_dict_to_kiln: {msg}")
-
-
-def split_specs(text):
-    """'a; residual { b; c }; d' -> ['a', 'residual { b; c }', 'd'] (braces nest)."""
-    out, depth, cur = [], 0, ""
-    for ch in text:
-        depth += ch == "{"
-        depth -= ch == "}"
-        if ch == ";" and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur.strip())
-    return out
-
-
-def twin(specs, shape):
-    """kiln layer specs -> an nn.Sequential computing the same function, shapes as kiln infers."""
-    import torch
-    from torch import nn
-
-    class Residual(nn.Module):
-        def __init__(self, body, proj):
-            super().__init__()
-            self.body, self.proj = body, proj
-
-        def forward(self, x):
-            return self.body(x) + (self.proj(x) if self.proj is not None else x)
-
-    def out_shape(mods, shape):
-        with torch.no_grad():
-            return tuple(nn.Sequential(*mods).eval()(torch.zeros(1, *shape)).shape[1:]) if mods else shape
-
-    mods = []
-    for spec in specs:
-        cur = out_shape(mods, shape)
-        head = spec.split("{")[0].split()
-        name, pos = head[0], [t for t in head[1:] if "=" not in t]
-        opt = dict(t.split("=", 1) for t in head[1:] if "=" in t)
-        if name == "residual":
-            inner = spec[spec.index("{") + 1:spec.rindex("}")]
-            body = twin(split_specs(inner), cur)
-            after = out_shape([body], cur)
-            proj = None
-            if pos == ["proj"] or after != cur:
-                proj = nn.Conv2d(cur[0], after[0], 1, cur[1] // after[1], bias=False)
-            mods.append(Residual(body, proj))
-        elif name == "conv":
-            r, s = (int(v) for v in pos[1].split("x"))
-            mods.append(nn.Conv2d(cur[0], int(pos[0]), (r, s), int(opt.get("stride", 1)), int(opt.get("pad", 0)),
-                                  bias=opt.get("bias", "true") == "true"))
-        elif name in ("maxpool", "avgpool"):
-            k = int(pos[0])
-            mods.append((nn.MaxPool2d if name == "maxpool" else nn.AvgPool2d)(k, int(opt.get("stride", k))))
-        elif name == "dense":
-            if len(cur) > 1:
-                mods.append(nn.Flatten())
-                cur = (int(torch.tensor(cur).prod()),)
-            mods.append(nn.Linear(cur[0], int(pos[0]), bias=opt.get("bias", "true") == "true"))
-        elif name == "flatten":
-            mods.append(nn.Flatten())
-        elif name == "bn":
-            eps = float(opt.get("eps", 1e-5))
-            mods.append((nn.BatchNorm2d if len(cur) == 3 else nn.BatchNorm1d)(cur[0], eps=eps))
-        elif name == "relu":
-            mods.append(nn.ReLU())
-        elif name == "leakyrelu":
-            mods.append(nn.LeakyReLU(float(pos[0]) if pos else 0.01))
-        elif name == "tanh":
-            mods.append(nn.Tanh())
-        elif name == "sigmoid":
-            mods.append(nn.Sigmoid())
-        elif name == "dropout":
-            mods.append(nn.Dropout(float(pos[0]) if pos else 0.5))
-        elif name == "gap":
-            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        else:
-            fail(f"layer '{spec}' has no PyTorch counterpart here (supported: conv, dense, bn, relu, leakyrelu, tanh, "
-                 "sigmoid, maxpool, avgpool, gap, flatten, dropout, residual)")
-    return nn.Sequential(*mods)
 
 
 def load_state_dict(path):
@@ -207,7 +128,10 @@ def main():
         fail(f"the input shape of dataset '{dataset}' is not known here: give --input C,H,W")
 
     import torch
-    model = twin(specs, shape)
+    try:
+        model = twin(specs, shape)
+    except UnknownLayer as e:
+        fail(str(e))
     model.load_state_dict(matched(model, load_state_dict(a.checkpoint), a.by_name, a.checkpoint), strict=False)
     model.eval()
     with tempfile.TemporaryDirectory() as tmp:

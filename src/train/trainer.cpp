@@ -36,9 +36,6 @@ std::string pct(double v) {
   return b;
 }
 
-// Everything a run holds, built from its experiment (which validates all of it: the data
-// folder and files, the layers, the optimizer, the device). In a data-parallel run every rank
-// holds one; only rank 0's writes (the writer): the run folder is one, whatever the ranks.
 // The backend's mixed precision (train.precision = "bf16") for the run's lifetime: a process
 // that trains again (tests, the Python module, sweeps) starts from the setting it had.
 struct Bf16Scope {
@@ -55,6 +52,9 @@ struct Bf16Scope {
   }
 };
 
+// Everything a run holds, built from its experiment (which validates all of it: the data
+// folder and files, the layers, the optimizer, the device). In a data-parallel run every rank
+// holds one; only rank 0's writes (the writer): the run folder is one, whatever the ranks.
 struct Run {
   const Experiment& e;
   Comm& comm;

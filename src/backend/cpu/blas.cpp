@@ -28,7 +28,6 @@ struct Blas {
   dgemm_t dgemm = nullptr;
   get_str_t config = nullptr, corename = nullptr;
   set_threads_t set_threads = nullptr;
-  get_threads_t get_threads = nullptr;
 };
 
 const Blas& blas() {
@@ -47,7 +46,6 @@ const Blas& blas() {
     b.corename = reinterpret_cast<get_str_t>(::dlsym(h, "openblas_get_corename"));
     if (!b.sgemm || !b.dgemm) throw Error("the loaded BLAS has no cblas_sgemm/cblas_dgemm");
     b.set_threads = reinterpret_cast<set_threads_t>(::dlsym(h, "openblas_set_num_threads"));
-    b.get_threads = reinterpret_cast<get_threads_t>(::dlsym(h, "openblas_get_num_threads"));
     if (b.set_threads) b.set_threads(1);
   });
   return b;
@@ -78,18 +76,23 @@ void choose_blas_kernels() {
 
 BlasSingleThreaded::BlasSingleThreaded() {
   std::lock_guard<std::mutex> lock(g_single_mu);
-  if (g_single_depth++ > 0) return;
+  if (g_single_depth > 0) {
+    ++g_single_depth;
+    return;
+  }
   // Loaded already (by numpy, or by an earlier scope)? Then remember its thread count.
-  g_threads_before = 0;
+  int before = 0;
   for (const char* name : kLibraryNames) {
     if (void* h = ::dlopen(name, RTLD_NOW | RTLD_NOLOAD)) {
-      if (auto get = reinterpret_cast<get_threads_t>(::dlsym(h, "openblas_get_num_threads"))) g_threads_before = get();
+      if (auto get = reinterpret_cast<get_threads_t>(::dlsym(h, "openblas_get_num_threads"))) before = get();
       ::dlclose(h);  // drops the reference RTLD_NOLOAD took
       break;
     }
   }
-  const Blas& b = blas();
+  const Blas& b = blas();  // may throw (no OpenBLAS): then this scope never began
   if (b.set_threads) b.set_threads(1);
+  g_threads_before = before;
+  g_single_depth = 1;
 }
 
 BlasSingleThreaded::~BlasSingleThreaded() {

@@ -2,16 +2,21 @@
 // bad file named with its line (and column), standardisation fitted on the training rows and
 // carried by the weights file into `kiln eval` and `kiln predict --csv`.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "config/experiment.h"
 #include "data/csv.h"
@@ -139,6 +144,23 @@ TEST(CsvParse, BrokenQuotesNameTheLine) {
               }
             }).find("inside.csv:2: a quote inside an unquoted field"),
             std::string::npos);
+}
+
+// The CSV file is read as every other input is (tensor/files.h read_file): a FIFO in its
+// place is refused at once, naming it, rather than read until something writes to it.
+TEST(CsvParse, AFifoIsRefusedWithoutBlocking) {
+  TempDir dir;
+  const std::string fifo = dir / "train.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto result = std::make_shared<std::string>();
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread([fifo, result, done] {
+    *result = error_of([&] { CsvReader c(fifo); });
+    done->store(true);
+  }).detach();  // if the read blocks, the thread stays behind and the test fails below
+  for (int i = 0; i < 100 && !done->load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(done->load()) << "reading a FIFO blocked";
+  EXPECT_NE(result->find(fifo + ": cannot open the CSV file: not a regular file"), std::string::npos) << *result;
 }
 
 TEST(CsvData, ClassesAreTheSortedLabelsAndFeaturesTheOtherColumns) {

@@ -2,20 +2,13 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "tensor/check.h"
+#include "tensor/files.h"
 
 namespace kiln {
 
-CsvReader::CsvReader(const std::string& path) : path_(path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the CSV file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path + ": cannot read the CSV file");
-  text_ = ss.str();
+CsvReader::CsvReader(const std::string& path) : path_(path), text_(read_file(path, "the CSV file")) {
   // A UTF-8 byte order mark (spreadsheets write one) is not part of the first column's name.
   if (text_.rfind("\xEF\xBB\xBF", 0) == 0) pos_ = 3;
 }

@@ -13,6 +13,7 @@ adds per batch (the GIL taken back after each batch, the progress callback). fit
 """
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def main():
     ap.add_argument("--data", default=os.path.join(root, "..", "shared", "datasets", "mnist"))
     ap.add_argument("--images", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1, help="seeds the order of the three runs in each round")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
 
@@ -52,25 +54,39 @@ def main():
     y_test = y_test[:1000]
 
     cli_rates, inproc_rates, fit_rates, fit_walls, loads = [], [], [], [], []
+    rng = random.Random(a.seed)
     with tempfile.TemporaryDirectory() as runs:
         for r in range(a.rounds):
             loads.append(os.getloadavg()[0])
             cmd = [a.kiln, "train", os.path.join(root, "configs", "mnist_cnn.toml"), "--runs", runs,
                    "--set", f"data.dir={os.path.abspath(a.data)}", "--set", "train.epochs=1",
                    "--set", f"data.limit_train={a.images}", "--set", "data.limit_test=1000"]
-            _, rows = kiln_train(cmd, cwd=runs)
-            cli_rates.append(a.images / float(rows[0]["seconds"]))
-            # The same trainer inside this Python process (numpy loaded, the module's build).
-            inproc_run = kiln.train(os.path.join(root, "configs", "mnist_cnn.toml"), runs_dir=runs, progress=False,
-                                    set={"data.dir": os.path.abspath(a.data), "train.epochs": 1,
-                                         "data.limit_train": a.images, "data.limit_test": 1000})
-            inproc_rates.append(a.images / kiln.Run(inproc_run).metrics[0]["seconds"])
-            net = kiln.Model(LAYERS, input_shape=(1, 28, 28), seed=1)
-            t0 = time.perf_counter()
-            h = net.fit(x, y, epochs=1, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-                        schedule={"name": "exponential", "decay": 0.88}, validation_data=(x_test, y_test))
-            fit_walls.append(time.perf_counter() - t0)
-            fit_rates.append(a.images / h.history["seconds"][0])
+
+            def cli():
+                _, rows = kiln_train(cmd, cwd=runs)
+                cli_rates.append(a.images / float(rows[0]["seconds"]))
+
+            def inproc():  # the same trainer inside this Python process (numpy loaded, the module's build)
+                run = kiln.train(os.path.join(root, "configs", "mnist_cnn.toml"), runs_dir=runs, progress=False,
+                                 set={"data.dir": os.path.abspath(a.data), "train.epochs": 1,
+                                      "data.limit_train": a.images, "data.limit_test": 1000})
+                inproc_rates.append(a.images / kiln.Run(run).metrics[0]["seconds"])
+
+            def fit():
+                net = kiln.Model(LAYERS, input_shape=(1, 28, 28), seed=1)
+                t0 = time.perf_counter()
+                h = net.fit(x, y, epochs=1, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+                            schedule={"name": "exponential", "decay": 0.88}, validation_data=(x_test, y_test),
+                            verbose=False)
+                fit_walls.append(time.perf_counter() - t0)
+                fit_rates.append(a.images / h.history["seconds"][0])
+
+            # A fresh order every round: in a fixed one, whatever runs right after the CLI's
+            # process (page cache, frequency) is favoured or not in every round alike.
+            order = [cli, inproc, fit]
+            rng.shuffle(order)
+            for run_one in order:
+                run_one()
             print(f"round {r + 1}: kiln train {cli_rates[-1]:.0f} img/s, kiln.train {inproc_rates[-1]:.0f}, "
                   f"fit {fit_rates[-1]:.0f} img/s "
                   f"(ratio {fit_rates[-1] / cli_rates[-1]:.3f}), fit wall {fit_walls[-1]:.2f}s, load {loads[-1]:.2f}",
@@ -81,8 +97,8 @@ def main():
         "",
         f"`bench/python_overhead.py --images {a.images} --rounds {a.rounds}`: the seed MNIST CNN "
         "(configs/mnist_cnn.toml), one epoch on the first "
-        f"{a.images} MNIST training images, `kiln train` and the Python module's `fit()` in turns, "
-        f"on {cpu_model()} with {os.cpu_count()} cores, shared with other builds (1-minute load average "
+        f"{a.images} MNIST training images, `kiln train`, `kiln.train` and `fit()` in a shuffled order each round, "
+        f"on {cpu_model()} with {os.cpu_count()} cores (1-minute load average "
         f"{min(loads):.2f}-{max(loads):.2f} at the rounds' starts).",
         "",
         "| round | kiln train img/s | kiln.train (in Python) img/s | fit img/s | fit / kiln train | fit wall s |",

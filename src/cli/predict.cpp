@@ -31,18 +31,21 @@ int run(const Args& a) {
 
 Command predict_command() {
   return {{"predict",
-           "the most probable classes of image files or CSV rows under a trained model",
+           "the most probable classes of image files or CSV rows under a trained model (a regression's predicted "
+           "value per row)",
            "RUN|FILE|MODEL.onnx [IMAGE...]",
            "a run folder, a weights.kiln / checkpoint.kiln or an ONNX file, then PNG or JPEG files (decoded to the model's "
            "channels, fitted to its input size, normalised as it was trained); or --csv FILE for a model trained on a table",
            1,
            1 << 20,
            {{"top", "K", "classes shown per input, best first (default 3)", false, true, 1, 1 << 20},
-            {"json", "", "one JSON object per line: input, top classes with index and probability"},
+            {"json", "", "one JSON object per line: input, top classes with index and probability (a regression's: input, "
+                         "target, value)"},
             {"csv", "FILE",
              "rows of a CSV file with a header row, for a model trained on a table (dataset \"csv\"): its feature "
              "columns are found by name and standardised as in training; other columns, the label among them, are "
-             "ignored; one line per row, named FILE:LINE (may be repeated)",
+             "ignored; one line per row, named FILE:LINE (may be repeated); a regression model prints the predicted "
+             "value of its target column (in the column's units) instead of classes",
              true},
             threads_option()},
            "examples:\n  kiln predict runs/cifar10-cnn-20261123-101500 cat.png ship.jpg --top 2\n"

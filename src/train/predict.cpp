@@ -30,16 +30,22 @@ std::string json_string(const std::string& s) {
 
 namespace {
 
-// The softmax of the model's output for one normalised input of its input shape.
-std::vector<float> probabilities_of_input(Model& model, const std::vector<Real>& x) {
+// The model's output for one normalised input of its input shape.
+std::vector<Real> output_of_input(Model& model, const std::vector<Real>& x) {
   const Shape& in = model.input_shape();
   Tensor batch(in.rank() == 3 ? in.batched(1) : Shape{1, in.numel()});
   batch.copy_from_host(x.data());
   Pass pass;
   pass.backward = false;
   const Tensor& out = model.forward(model.device() == Device::cpu ? batch : batch.to(model.device()), pass);
-  std::vector<Real> logits(static_cast<size_t>(out.numel()));
-  out.copy_to_host(logits.data());
+  std::vector<Real> y(static_cast<size_t>(out.numel()));
+  out.copy_to_host(y.data());
+  return y;
+}
+
+// The softmax of the model's output for one normalised input of its input shape.
+std::vector<float> probabilities_of_input(Model& model, const std::vector<Real>& x) {
+  const std::vector<Real> logits = output_of_input(model, x);
   // Softmax, shifted by the largest logit so that exp cannot overflow.
   const double top = *std::max_element(logits.begin(), logits.end());
   std::vector<float> probs(logits.size());
@@ -65,7 +71,10 @@ std::vector<float> class_probabilities(Model& model, const uint8_t* pixels) {
   return probabilities_of_input(model, x);
 }
 
-std::vector<float> row_probabilities(Model& model, const float* values) {
+namespace {
+
+// One row's values standardised as in training.
+std::vector<Real> standardised_row(const Model& model, const float* values) {
   const Preprocessing& prep = model.preprocessing();
   const int64_t F = model.input_shape().numel();
   std::vector<Real> x(static_cast<size_t>(F));
@@ -73,7 +82,22 @@ std::vector<float> row_probabilities(Model& model, const float* values) {
     const auto c = static_cast<size_t>(i);
     x[c] = prep.known() ? standardise(values[i], prep.mean[c], prep.std[c]) : static_cast<Real>(values[i]);
   }
-  return probabilities_of_input(model, x);
+  return x;
+}
+
+}  // namespace
+
+std::vector<float> row_probabilities(Model& model, const float* values) {
+  return probabilities_of_input(model, standardised_row(model, values));
+}
+
+double row_value(Model& model, const float* values) {
+  const Preprocessing& prep = model.preprocessing();
+  KILN_CHECK(prep.regression(), "row_value of a model without a regression's target statistics");
+  const std::vector<Real> y = output_of_input(model, standardised_row(model, values));
+  if (y.size() != 1)
+    throw Error("the regression model gives " + std::to_string(y.size()) + " outputs per row, expected 1");
+  return y[0] * static_cast<double>(prep.target_std[0]) + prep.target_mean[0];
 }
 
 std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64_t top) {
@@ -89,8 +113,11 @@ std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64
   std::vector<Prediction> out;
   out.reserve(rows.size());
   const auto F = static_cast<size_t>(in[0]);
-  for (size_t r = 0; r < rows.size(); ++r)
-    out.push_back({rows[r], top_classes(model, row_probabilities(model, values.data() + r * F), top)});
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const float* row = values.data() + r * F;
+    if (prep.regression()) out.push_back({rows[r], {}, prep.label, row_value(model, row)});
+    else out.push_back({rows[r], top_classes(model, row_probabilities(model, row), top)});
+  }
   return out;
 }
 
@@ -119,6 +146,11 @@ Prediction predict_image(Model& model, const std::string& path, Fit fit, int64_t
 std::string format_prediction(const Prediction& p, bool json) {
   std::string s;
   char b[64];
+  if (!p.target.empty()) {  // a regression: the value, with enough digits to read back the float
+    std::snprintf(b, sizeof b, "%.9g", p.value);
+    if (json) return "{\"input\": " + json_string(p.input) + ", \"target\": " + json_string(p.target) + ", \"value\": " + b + "}";
+    return p.input + "  " + p.target + " " + b;
+  }
   if (json) {
     s = "{\"input\": " + json_string(p.input) + ", \"top\": [";
     for (size_t k = 0; k < p.top.size(); ++k) {

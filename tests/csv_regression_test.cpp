@@ -406,6 +406,11 @@ TEST_F(CsvRegression, OnTheCommandLine) {
             std::string::npos)
       << slurp(out);
 
+  // ONNX export writes classifiers (logits, probabilities): a regression is refused, saying why.
+  EXPECT_EQ(kiln("export '" + run + "' '" + (dir_ / "m.onnx") + "'"), 1);
+  EXPECT_NE(slurp(err).find("this model is a regression on column 'price'"), std::string::npos) << slurp(err);
+  EXPECT_FALSE(fs::exists(dir_ / "m.onnx"));
+
   // Early stopping watches the validation RMSE: a learning rate of 1e-30 leaves the weights as they are (in float), so no epoch improves on the first.
   write_text(dir_ / "stuck.toml", experiment(dir_.path(), 10, "validation = 0.1\n") + "early_stopping = 2\n");
   ASSERT_EQ(kiln("train '" + (dir_ / "stuck.toml") + "' --runs '" + (dir_ / "runs2") + "' --no-progress --set optimizer.lr=1e-30"), 0)

@@ -24,7 +24,9 @@
 #include "train/predict.h"
 #include "train/run_folder.h"
 #include "train/saved_run.h"
+#include "optim/optimizer.h"
 #include "train/setup.h"
+#include "train/step.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -421,4 +423,53 @@ TEST_F(CsvRegression, OnTheCommandLine) {
   ASSERT_EQ(kiln("help keys"), 0);
   EXPECT_NE(slurp(out).find("data.task"), std::string::npos);
   EXPECT_NE(slurp(out).find("data.target"), std::string::npos);
+}
+
+// Data-parallel steps on a regression: each rank reads its shard of every global batch
+// (targets with their rows) and the summed gradient gives one process's weights (to float
+// rounding: the ranks' sums are taken in another order), also with a short last batch.
+TEST(CsvRegressionRanks, ShardedStepsTrainAsOneProcess) {
+  set_threads(1);
+  Dataset d;
+  d.source = "generated";
+  d.sample = Shape{3};
+  d.floats = true;
+  d.target = "t";
+  for (int i = 0; i < 45; ++i) {  // batches of 16: two full, one of 13
+    for (int k = 0; k < 3; ++k) d.values.push_back(static_cast<float>(std::sin(i * 0.7 + 2 * k)));
+    d.targets.push_back(static_cast<float>(7 + 2 * std::cos(i * 0.4)));
+  }
+  const Normalization norm{{0, 0, 0}, {1, 1, 1}, {7}, {2}};
+  auto train_on = [&](Comm* comm) {
+    Model m = build_model(Shape{3}, {"dense 8", "tanh", "dense 1"}, 6);
+    auto loss = make_loss("mse");
+    OptimizerConfig c;
+    c.momentum = 0.9;
+    auto opt = make_optimizer(c, m.param_count());
+    TrainStep step(m, *loss, *opt, 1);
+    step.set_comm(comm);
+    const Shard shard = comm ? Shard{comm->rank(), comm->size()} : Shard{};
+    Loader loader(d, 16, /*shuffle=*/true, 3, norm, Augment{}, shard);
+    Batch b;
+    int64_t s = 0;
+    for (int64_t epoch = 0; epoch < 2; ++epoch) {
+      loader.start_epoch(epoch);
+      while (loader.next(b)) step.run(b, s++, 0.05);
+    }
+    return m.params().clone();
+  };
+  const Tensor one = train_on(nullptr);
+  const Tensor start = build_model(Shape{3}, {"dense 8", "tanh", "dense 1"}, 6).params().clone();
+  double moved = 0;
+  for (int64_t i = 0; i < one.numel(); ++i) moved = std::max(moved, std::abs(static_cast<double>(one[i] - start[i])));
+  EXPECT_GT(moved, 1e-2) << "the steps must move the weights for the comparison to mean anything";
+  for (int ranks : {2, 3}) {
+    std::vector<Tensor> got(static_cast<size_t>(ranks));
+    kiln::testing::ThreadRanks group(ranks);
+    group.run([&](Comm& comm) { got[static_cast<size_t>(comm.rank())] = train_on(&comm); });
+    for (const Tensor& w : got) {
+      ASSERT_EQ(w.numel(), one.numel());
+      for (int64_t i = 0; i < w.numel(); ++i) EXPECT_NEAR(w[i], one[i], 1e-5) << ranks << " ranks, parameter " << i;
+    }
+  }
 }

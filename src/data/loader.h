@@ -41,7 +41,8 @@ struct Batch {
   std::vector<int64_t> index;  // n indices into the dataset
   int64_t global = 0;          // samples in the global batch this one is a shard of (n for one rank)
   int64_t offset = 0;          // where this shard starts in the global batch (0 for one rank)
-  int64_t size() const { return static_cast<int64_t>(index.size()); }
+  // Samples in the batch: its targets' rows for a regression, else its labels.
+  int64_t size() const { return t.numel() > 0 ? t.dim(0) : static_cast<int64_t>(y.size()); }
 };
 
 // Data-parallel reading: of each global batch of m samples (positions [p, p + m) of the

@@ -106,7 +106,8 @@ std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64
   if (prep.features.empty() || in.rank() != 1 || in[0] != static_cast<int64_t>(prep.features.size()))
     throw Error(path + ": the model was not trained on a table (its input is " + in.str() +
                 (prep.dataset.empty() ? std::string() : ", data.dataset \"" + prep.dataset + "\"") +
-                ", and it records no column names): give it image files, not --csv");
+                ", and it records no column names): give it image files, not --csv" +
+                (in.rank() == 1 ? std::string(" (or name its input columns with --columns A,B,...)") : std::string()));
   std::vector<float> values;
   std::vector<std::string> rows;
   read_csv_features(path, prep.features, values, rows);
@@ -119,6 +120,31 @@ std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64
     else out.push_back({rows[r], top_classes(model, row_probabilities(model, row), top)});
   }
   return out;
+}
+
+void set_feature_columns(Model& model, const std::vector<std::string>& columns) {
+  const Shape& in = model.input_shape();
+  std::string list;
+  for (const auto& c : columns) list += (list.empty() ? "" : ",") + c;
+  if (in.rank() != 1)
+    throw Error("--columns " + list + ": the model takes inputs of " + in.str() + ", not rows of a table (F values)");
+  if (static_cast<int64_t>(columns.size()) != in[0])
+    throw Error("--columns " + list + ": " + std::to_string(columns.size()) + " names, but the model takes " +
+                std::to_string(in[0]) + " values per row (one name each, in its input order)");
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].empty()) throw Error("--columns " + list + ": name " + std::to_string(i + 1) + " is empty");
+    for (size_t j = 0; j < i; ++j)
+      if (columns[j] == columns[i]) throw Error("--columns " + list + ": '" + columns[i] + "' is named twice");
+  }
+  Preprocessing p = model.preprocessing();
+  if (!p.features.empty() && p.features != columns) {
+    std::string own;
+    for (const auto& c : p.features) own += (own.empty() ? "" : ",") + c;
+    throw Error("--columns " + list + ": the model records its own columns (" + own +
+                "); --columns is for a model that records none (an ONNX file)");
+  }
+  p.features = columns;
+  model.set_preprocessing(std::move(p));
 }
 
 std::vector<ClassScore> top_classes(const Model& model, const std::vector<float>& probs, int64_t top) {

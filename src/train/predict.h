@@ -41,6 +41,12 @@ std::vector<float> row_probabilities(Model& model, const float* values);
 // A regression model gives each row's value (Prediction::value), not classes.
 std::vector<Prediction> predict_csv(Model& model, const std::string& path, int64_t top);
 
+// Names the input columns of a model that records none (an imported ONNX file: its graph
+// carries no column names), so that predict_csv can find them in a header: `columns`, in the
+// model's input order, one per input value, each once. A model that records its own columns
+// takes only the same list (kiln::Error naming both otherwise).
+void set_feature_columns(Model& model, const std::vector<std::string>& columns);
+
 // The image at `path` through the model: decoded to its channels, fitted to its size.
 Prediction predict_image(Model& model, const std::string& path, Fit fit, int64_t top);
 

@@ -167,7 +167,9 @@ class Model:
     def preprocessing(self):
         """What the weights file says about the inputs (a model trained by `kiln train`): the
         dataset, and the normalisation its 8-bit pixels got, x = (pixel / 255 - mean[c]) / std[c];
-        predict() and fit() take arrays as given, so normalise them so."""
+        predict() and fit() take arrays as given, so normalise them so. A regression on a table
+        adds its target column and the target's mean and std (target, target_mean, target_std):
+        the model's output y stands for y * target_std + target_mean."""
         return self._m.preprocessing()
 
     def set_preprocessing(self, dataset, mean, std, class_names=()):

@@ -105,6 +105,11 @@ void bind_model(pyb::module_& m) {
              d["mean"] = p.mean;
              d["std"] = p.std;
              d["class_names"] = p.class_names;
+             if (p.regression()) {  // a regression on a table: its target column and statistics
+               d["target"] = p.label;
+               d["target_mean"] = p.target_mean[0];
+               d["target_std"] = p.target_std[0];
+             }
              return d;
            })
       .def("set_preprocessing",

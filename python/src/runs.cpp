@@ -48,6 +48,8 @@ pyb::dict train_file(const std::string& path, const std::vector<std::string>& ov
   d["message"] = r.message;
   d["test_loss"] = r.test_loss;
   d["test_accuracy"] = r.test_accuracy;
+  d["test_rmse"] = r.test_rmse;  // NaN for a classification
+  d["test_mae"] = r.test_mae;
   return d;
 }
 
@@ -68,6 +70,11 @@ pyb::dict evaluate_run(const std::string& target, const std::string& data_dir) {
   d["confusion"] = cm;
   d["class_names"] = r.test.class_names;
   d["file"] = run.file;
+  if (r.test.regression()) {  // no classes: the errors in the target's units instead
+    d["rmse"] = r.ev.rmse;
+    d["mae"] = r.ev.mae;
+    d["target"] = r.test.target;
+  }
   return d;
 }
 

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -59,8 +60,12 @@ int finish(const RunResult& r) {
     case RunResult::Status::completed:
       if (quiet) return 0;
       if (!r.message.empty()) std::printf("%s\n", r.message.c_str());
-      std::printf("done: test accuracy %.2f%%, test loss %.4f\nrun folder: %s\n", 100 * r.test_accuracy, r.test_loss,
-                  r.run_dir.c_str());
+      if (std::isfinite(r.test_rmse))  // a regression
+        std::printf("done: test RMSE %.6g, MAE %.6g, test loss %.4f\nrun folder: %s\n", r.test_rmse, r.test_mae, r.test_loss,
+                    r.run_dir.c_str());
+      else
+        std::printf("done: test accuracy %.2f%%, test loss %.4f\nrun folder: %s\n", 100 * r.test_accuracy, r.test_loss,
+                    r.run_dir.c_str());
       return 0;
     case RunResult::Status::interrupted:
       if (quiet) return 130;

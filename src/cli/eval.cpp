@@ -12,6 +12,15 @@ int run(const Args& a) {
   set_threads(a.integer("threads", 0));
   SavedRun saved = open_model(a.positional[0], a);
   const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0), false, a.flag("flip"));
+  if (r.test.regression()) {
+    // A regression: the loss (MSE on the standardised target, as training reports it) and the
+    // errors in the target's units.
+    std::printf("%s on %lld test rows (%s)\n", saved.file.c_str(), static_cast<long long>(r.test.size()),
+                r.test.source.c_str());
+    std::printf("test loss %.6f   test RMSE %.6g   test MAE %.6g   (target '%s')\n", r.ev.loss, r.ev.rmse, r.ev.mae,
+                r.test.target.c_str());
+    return 0;
+  }
   std::printf("%s on %lld test images (%s)\n", saved.file.c_str(), static_cast<long long>(r.test.size()),
               r.test.source.c_str());
   std::printf("test loss %.4f   test accuracy %.2f%%\n\n", r.ev.loss, 100 * r.ev.accuracy);
@@ -25,7 +34,8 @@ int run(const Args& a) {
 
 Command eval_command() {
   return {{"eval",
-           "test loss and accuracy, confusion matrix, per-class precision/recall/F1 of a trained model",
+           "test loss and accuracy, confusion matrix, per-class precision/recall/F1 of a trained model (a "
+           "regression's: test loss, RMSE and MAE)",
            "RUN|FILE|MODEL.onnx",
            "a run folder, a weights.kiln / checkpoint.kiln (which record their preprocessing), or an ONNX file",
            1,

@@ -42,6 +42,13 @@ void DataConfig::fields(Fields& f) {
   f.key("cache_dir", cache_dir, "folder: keep decoded images in this folder between runs (empty: decode every run)");
   f.key("skip_bad", skip_bad, "folder: skip unreadable or non-image files, counting them, instead of stopping");
   f.key("label", label, "csv: the name of the column holding each row's class (every other column is a feature)");
+  f.key("task", task,
+        "what the model learns: a class per sample, or (csv only) the number in column data.target, with loss.name = "
+        "\"mse\"; its metrics are then MAE and RMSE in the target's units",
+        {"classification", "regression"});
+  f.key("target", target,
+        "csv, data.task = \"regression\": the numeric column to predict (every other column is a feature); the model "
+        "learns it standardised, and its mean and std are saved with the weights");
 }
 
 std::string LossConfig::spec() const {
@@ -102,6 +109,25 @@ void Experiment::fields(Fields& f) {
 
 namespace {
 
+// Regression's requirements, before any data is read: a table, a named numeric column, the MSE.
+void check_task(const Experiment& e, const std::string& file) {
+  if (!e.data.regression()) {
+    if (!e.data.target.empty())
+      throw Error(file + ": data.target = \"" + e.data.target +
+                  "\" is the column of a regression; set data.task = \"regression\" too (the class column of a "
+                  "classification is data.label)");
+    return;
+  }
+  if (e.data.dataset != "csv")
+    throw Error(file + ": data.task = \"regression\" reads a numeric column of a table: it needs data.dataset = \"csv\", "
+                       "not \"" + e.data.dataset + "\"");
+  if (e.data.target.empty())
+    throw Error(file + ": data.task = \"regression\": name the column to predict with data.target = \"COLUMN\"");
+  if (e.loss.name != "mse")
+    throw Error(file + ": data.task = \"regression\" with loss.name = \"" + e.loss.name +
+                "\", a classification loss: set loss.name = \"mse\" (in the [loss] table, or --set loss.name=mse)");
+}
+
 std::string resolved_toml(Experiment e) {
   TomlWriter w;
   e.fields(w);
@@ -122,6 +148,7 @@ Experiment from_toml(const toml::value& root, const std::string& file) {
                   std::to_string(e.data.mean.size()) + " and " + std::to_string(e.data.std.size()));
   if (e.data.channels == 2)
     throw Error(file + ": data.channels = 2: images are read as 1 channel (grey) or 3 (RGB), or 0 for as they are");
+  check_task(e, file);
   if (e.train.early_stopping > 0 && e.data.validation == 0)
     throw Error(file + ": train.early_stopping watches the validation accuracy: set data.validation too (e.g. 0.1)");
   e.schedule.total_epochs = e.train.epochs;

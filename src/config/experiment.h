@@ -34,6 +34,11 @@ struct DataConfig {
   std::string cache_dir;
   bool skip_bad = false;
   std::string label = "label";  // CSV: the class column's name
+  // What the model learns: "classification" (a class per sample, softmax outputs) or
+  // "regression" (CSV only: the number in column `target`, with loss "mse").
+  std::string task = "classification";
+  std::string target;
+  bool regression() const { return task == "regression"; }
   void fields(Fields& f);
 };
 

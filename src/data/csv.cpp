@@ -53,12 +53,14 @@ void check_width(const CsvReader& csv, const std::vector<std::string>& fields, c
                 " as in the header (" + column_list(header) + ")");
 }
 
+constexpr const char* kFeatureRule = "features must be finite numbers; only the label column may hold text";
+
 float number_at(const CsvReader& csv, const std::vector<std::string>& fields, const std::vector<std::string>& header,
-                size_t c) {
+                size_t c, const char* rule = kFeatureRule) {
   float v = 0;
   if (!parse_number(fields[c], v))
     throw Error(csv.where() + ", column " + std::to_string(c + 1) + " '" + header[c] + "': '" + fields[c] +
-                "' is not a number (features must be finite numbers; only the label column may hold text)");
+                "' is not a number (" + rule + ")");
   return v;
 }
 
@@ -92,12 +94,16 @@ Dataset load_csv_dir(const std::string& dir, bool train, const ReadOptions& o) {
   // The test split without a test file: the held-out rows of train.csv.
   const bool split_train = test_file.empty();
   const fs::path file = train || split_train ? train_file : test_file;
-  const std::string label = o.label.empty() ? "label" : o.label;
+  // Regression reads the target column (a number per row); classification the label column.
+  const bool regression = !o.target.empty();
+  const std::string label = regression ? o.target : o.label.empty() ? "label" : o.label;
 
   CsvReader csv(file.string());
   const std::vector<std::string> header = read_header(csv);
-  const size_t label_col = find_column(csv, header, label, "the label column, data.label");
-  if (header.size() < 2) throw Error(csv.where() + ": the header names only the label column; no features");
+  const size_t label_col =
+      find_column(csv, header, label, regression ? "the regression target, data.target" : "the label column, data.label");
+  if (header.size() < 2)
+    throw Error(csv.where() + ": the header names only the " + (regression ? "target" : "label") + " column; no features");
 
   Dataset d;
   d.source = file.string() + (split_train ? (train ? " (rows not held out)" : " (held-out rows)") : "");
@@ -106,17 +112,30 @@ Dataset load_csv_dir(const std::string& dir, bool train, const ReadOptions& o) {
   const auto F = static_cast<int64_t>(d.features.size());
   d.sample = Shape{F};
   d.floats = true;
+  d.target = regression ? label : std::string();
   std::vector<std::string> labels, fields;
   std::vector<int64_t> lines;
   for (int64_t row = 0; csv.next(fields); ++row) {
     check_width(csv, fields, header);
     if (split_train && held_out(row) == train) continue;
     for (size_t c = 0; c < header.size(); ++c)
-      if (c != label_col) d.values.push_back(number_at(csv, fields, header, c));
+      if (c != label_col)
+        d.values.push_back(number_at(csv, fields, header, c, regression ? "features must be finite numbers" : kFeatureRule));
+    if (regression) {
+      d.targets.push_back(number_at(csv, fields, header, label_col,
+                                    "data.task = \"regression\": the target must be a finite number on every row"));
+      continue;
+    }
     if (fields[label_col].empty())
       throw Error(csv.where() + ", column " + std::to_string(label_col + 1) + " '" + label + "': the label is empty");
     labels.push_back(fields[label_col]);
     lines.push_back(csv.line());
+  }
+  if (regression) {
+    if (d.targets.empty())
+      throw Error(file.string() + ": no data rows" + (split_train ? std::string(" in this split") : "") +
+                  " after the header (expected one row per sample)");
+    return d;
   }
   if (labels.empty())
     throw Error(file.string() + ": no data rows" + (split_train ? std::string(" in this split") : "") +

@@ -5,6 +5,8 @@
 // labels of train.csv, sorted (numerically when all are numbers). Without a test file, a
 // fixed fifth of train.csv's rows (chosen by a hash of the row's index, the same in every run
 // and in `kiln eval`) is the test split and the rest the training split.
+// Regression (data.task = "regression"): the column named by data.target holds a number per
+// row (Dataset::targets) instead of a class; every other column is a feature, as above.
 #include <string>
 #include <vector>
 
@@ -14,7 +16,7 @@ namespace kiln {
 
 // One split of a CSV folder: samples of shape (features), float values as written (the loader
 // standardises them), the feature names in Dataset::features. options.label names the label
-// column; options.class_names, when given, are the classes the labels must be among (the test
+// column (options.target, when set, the regression target's instead); options.class_names, when given, are the classes the labels must be among (the test
 // split reads with the training split's).
 Dataset load_csv_dir(const std::string& dir, bool train, const ReadOptions& options);
 

@@ -22,12 +22,14 @@ std::vector<uint8_t> Dataset::sample_pixels(int64_t i) const {
 void Dataset::truncate(int64_t n) {
   KILN_CHECK(n >= 0, "truncate to " << n << " samples");
   if (n >= size()) return;
-  labels.resize(static_cast<size_t>(n));
+  labels.resize(std::min(labels.size(), static_cast<size_t>(n)));
+  targets.resize(std::min(targets.size(), static_cast<size_t>(n)));
   const auto kept = static_cast<size_t>(n * sample.numel());
   if (floats) values.resize(kept);
   else pixels.resize(kept);
   // Give the memory back: a run on 5,000 of 60,000 images should not hold all 60,000.
   labels.shrink_to_fit();
+  targets.shrink_to_fit();
   pixels.shrink_to_fit();
   values.shrink_to_fit();
 }
@@ -59,6 +61,7 @@ Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
   val.class_names = train.class_names;
   val.features = train.features;
   val.floats = train.floats;
+  val.target = train.target;
   val.labels.reserve(static_cast<size_t>(n_val));
   // One pass in order: validation samples are copied out, the rest compacted in place (a
   // sample only ever moves towards the front, so memmove over the same buffer is safe).
@@ -78,12 +81,18 @@ Dataset split_validation(Dataset& train, double fraction, uint64_t seed) {
   };
   if (train.floats) split(train.values, val.values);
   else split(train.pixels, val.pixels);
-  int64_t kept = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (to_val[static_cast<size_t>(i)]) val.labels.push_back(train.labels[static_cast<size_t>(i)]);
-    else train.labels[static_cast<size_t>(kept++)] = train.labels[static_cast<size_t>(i)];
-  }
-  train.labels.resize(static_cast<size_t>(kept));
+  // Labels (classification) or targets (regression), split alike; the other list is empty.
+  auto split_one = [&](auto& from, auto& to) {
+    if (from.empty()) return;
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (to_val[static_cast<size_t>(i)]) to.push_back(from[static_cast<size_t>(i)]);
+      else from[static_cast<size_t>(kept++)] = from[static_cast<size_t>(i)];
+    }
+    from.resize(static_cast<size_t>(kept));
+  };
+  split_one(train.labels, val.labels);
+  split_one(train.targets, val.targets);
   return val;
 }
 
@@ -117,6 +126,18 @@ Normalization float_normalization(const Dataset& data) {
 }
 
 }  // namespace
+
+void compute_target_normalization(const Dataset& data, Normalization& norm) {
+  KILN_CHECK(data.regression(), data.source << ": target statistics of a dataset without targets");
+  if (data.size() == 0) throw Error(data.source + ": cannot compute the target's statistics of an empty dataset");
+  double sum = 0, sq = 0;
+  for (float t : data.targets) sum += t;
+  const double mean = sum / static_cast<double>(data.size());
+  for (float t : data.targets) sq += (t - mean) * (t - mean);
+  const double sd = std::sqrt(sq / static_cast<double>(data.size()));
+  norm.target_mean = {static_cast<float>(mean)};
+  norm.target_std = {sd > 0 && static_cast<float>(sd) > 0 ? static_cast<float>(sd) : 1.f};
+}
 
 Normalization compute_normalization(const Dataset& data) {
   if (data.size() == 0) throw Error(data.source + ": cannot compute the normalisation of an empty dataset");

@@ -23,6 +23,7 @@ struct ReadOptions {
   bool skip_bad = false;        // skip unreadable files, counting them, instead of an error
   int64_t threads = 0;          // decoding threads (0: all cores)
   std::string label = "label";  // CSV: the column holding the class
+  std::string target;           // CSV regression: the numeric target column ("": classification)
   // When given, the classes a split's labels must be among, in this order (a CSV test split
   // reads with its training split's classes, or a saved model's).
   std::vector<std::string> class_names = {};

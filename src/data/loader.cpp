@@ -50,6 +50,13 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
       throw Error("normalisation: " + std::to_string(norm.mean.size()) + " means and " + std::to_string(norm.std.size()) +
                   " standard deviations for " + std::to_string(channels_) + " channels");
   }
+  if (data.regression()) {
+    if (norm.target_mean.size() != 1 || norm.target_std.size() != 1 || !(norm.target_std[0] > 0) ||
+        !std::isfinite(norm.target_mean[0]))
+      throw Error(data.source + ": a regression's targets need one mean and one positive std to be standardised with");
+    target_mean_ = norm.target_mean[0];
+    target_std_ = norm.target_std[0];
+  }
   if (data.floats) {
     // Float samples: (value - mean) / std per channel when a normalisation is given (tables),
     // else as they are (numpy arrays); no augmentation.
@@ -210,13 +217,18 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
   const auto n = static_cast<int64_t>(b.index.size());
   // Host memory whatever the caller handed in: the worker writes it with plain stores.
   b.x.ensure(data_.sample.batched(n), Device::cpu);
-  b.y.resize(static_cast<size_t>(n));
+  b.y.resize(data_.regression() ? 0 : static_cast<size_t>(n));
+  if (data_.regression()) {
+    b.t.ensure(Shape{n, 1}, Device::cpu);
+    for (int64_t j = 0; j < n; ++j)
+      b.t.data()[j] = standardise(data_.targets[static_cast<size_t>(b.index[static_cast<size_t>(j)])], target_mean_, target_std_);
+  }
   const int64_t S = channels_ * plane_;
   const bool augment = augment_.any();
   for (int64_t j = 0; j < n; ++j) {
     if (j % 16 == 0 && gen_.load(std::memory_order_relaxed) != gen) return false;
     const int64_t i = b.index[static_cast<size_t>(j)];
-    b.y[static_cast<size_t>(j)] = data_.labels[static_cast<size_t>(i)];
+    if (!data_.regression()) b.y[static_cast<size_t>(j)] = data_.labels[static_cast<size_t>(i)];
     Real* dst = b.x.data() + j * S;
     if (data_.floats) {
       const float* v = data_.sample_values(i);

@@ -36,10 +36,13 @@ struct Augment {
 
 struct Batch {
   Tensor x;                    // (n, C, H, W), normalised floats
-  std::vector<int32_t> y;      // n labels
+  std::vector<int32_t> y;      // n labels (classification; empty for regression)
+  Tensor t;                    // regression: (n, 1) targets, standardised as Normalization says
   std::vector<int64_t> index;  // n indices into the dataset
   int64_t global = 0;          // samples in the global batch this one is a shard of (n for one rank)
   int64_t offset = 0;          // where this shard starts in the global batch (0 for one rank)
+  // Samples in the batch: its targets' rows for a regression, else its labels.
+  int64_t size() const { return t.numel() > 0 ? t.dim(0) : static_cast<int64_t>(y.size()); }
 };
 
 // Data-parallel reading: of each global batch of m samples (positions [p, p + m) of the
@@ -94,6 +97,7 @@ class Loader {
   int64_t channels_ = 0, plane_ = 0, height_ = 0, width_ = 0;
   std::vector<Real> lut_;          // (C, 256): the normalised value of every pixel value
   std::vector<double> float_mean_, float_std_;  // float samples: per channel (empty: as they are)
+  double target_mean_ = 0, target_std_ = 1;      // regression: the target's standardisation
 
   // Shared between the caller and the worker, guarded by mu_.
   std::mutex mu_;

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <iomanip>
@@ -192,6 +193,12 @@ void Model::set_preprocessing(Preprocessing p) {
     for (float v : p.std)
       if (!(v > 0)) throw Error("preprocessing: standard deviations must be positive");
   }
+  if (p.target_mean.size() != p.target_std.size() || p.target_mean.size() > 1)
+    throw Error("preprocessing: " + std::to_string(p.target_mean.size()) + " target means and " +
+                std::to_string(p.target_std.size()) + " standard deviations (a regression has one of each)");
+  for (size_t t = 0; t < p.target_std.size(); ++t)
+    if (!(p.target_std[t] > 0) || !std::isfinite(p.target_mean[t]))
+      throw Error("preprocessing: the target's std must be positive and its mean finite");
   prep_ = std::move(p);
 }
 
@@ -199,6 +206,7 @@ void Model::set_preprocessing(Preprocessing p) {
 //   "KILNWTS1"  u32 version (2)  str architecture  u32 input rank, i64 dims
 //   version 2: u32 C, f32 mean[C], f32 std[C], u32 K, K × str class name, str dataset
 //   version 3: then u32 F, F × str feature (column) name, str label column (0 and "" for images)
+//   version 4: then u32 T, f32 target mean[T], f32 target std[T] (regression; 0 for classification)
 //   u32 count, then per tensor: str name, u32 rank, i64 dims, f32 data
 //   (parameters, then buffers such as batch-norm running statistics)
 //   u32 CRC-32 of all preceding bytes
@@ -215,6 +223,9 @@ void Model::write_tensors(BinWriter& w) const {
   w.pod(static_cast<uint32_t>(prep_.features.size()));
   for (const auto& n : prep_.features) w.str(n);
   w.str(prep_.label);
+  w.pod(static_cast<uint32_t>(prep_.target_mean.size()));
+  for (float v : prep_.target_mean) w.pod(v);
+  for (float v : prep_.target_std) w.pod(v);
   w.pod(static_cast<uint32_t>(named_.size() + buffers_.size()));
   for (const auto* list : {&named_, &buffers_})
     for (auto& t : *list) {
@@ -259,6 +270,14 @@ void Model::read_tensors(BinReader& r, uint32_t version) {
     if (F > (1u << 24)) r.fail(std::to_string(F) + " feature names");
     for (uint32_t k = 0; k < F; ++k) p.features.push_back(r.str(4096));
     p.label = r.str(4096);
+  }
+  if (version >= 4) {
+    const auto T = r.pod<uint32_t>();
+    if (T > 1) r.fail(std::to_string(T) + " regression targets (at most 1)");
+    p.target_mean.resize(T);
+    p.target_std.resize(T);
+    for (float& v : p.target_mean) v = r.pod<float>();
+    for (float& v : p.target_std) v = r.pod<float>();
   }
   auto count = r.pod<uint32_t>();
   const size_t expected = named_.size() + buffers_.size();

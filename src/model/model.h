@@ -40,8 +40,12 @@ struct Preprocessing {
   // Tables (CSV): the input's column names, in order; mean and std are then per column, in
   // the column's own units (x = (value - mean[i]) / std[i]). Empty for images.
   std::vector<std::string> features = {};
-  std::string label = {};  // tables: the class column's name ("" for images)
+  std::string label = {};  // tables: the class column's name, or a regression's target column ("" for images)
+  // Regression: the target's mean and std; the model's output y stands for y · std + mean in
+  // the column's units. Empty for classification.
+  std::vector<float> target_mean = {}, target_std = {};
   bool known() const { return !mean.empty(); }
+  bool regression() const { return !target_mean.empty(); }
 };
 
 // What a weights file or checkpoint says about the model before its tensors.
@@ -106,8 +110,9 @@ class Model {
   void save_weights(const std::string& path) const;
   void load_weights(const std::string& path);
   // The body of a weights file (architecture, input shape, preprocessing, tensors), also
-  // embedded in checkpoints. Version 1 bodies have no preprocessing.
-  static constexpr uint32_t kFormatVersion = 3;
+  // embedded in checkpoints. Version 1 bodies have no preprocessing; version 4 adds a
+  // regression's target statistics.
+  static constexpr uint32_t kFormatVersion = 4;
   void write_tensors(BinWriter& w) const;
   void read_tensors(BinReader& r, uint32_t version);
   static ModelHeader read_header(BinReader& r);

@@ -189,9 +189,14 @@ std::string export_onnx(Model& model, const std::string& graph_name) {
   Shape batched = in.rank() == 3 ? Shape{1, in[0], in[1], in[2]} : in.rank() == 1 ? Shape{1, in[0]} : Shape{};
   if (batched.rank() == 0) throw Error("ONNX export: inputs of " + in.str() + " (expected (C, H, W) or (F))");
 
+  const Preprocessing& prep = model.preprocessing();
+  // The graph's outputs are logits and their softmax; a regression's output needs its target's
+  // y · std + mean instead, which kiln's importer would not read back: refused, not half right.
+  if (prep.regression())
+    throw Error("ONNX export: this model is a regression on column '" + prep.label +
+                "' (data.task = \"regression\"); kiln exports classifiers only (logits and probabilities) for now");
   GraphBuilder g;
   std::string x = "input";
-  const Preprocessing& prep = model.preprocessing();
   if (prep.known()) {
     // (x - mean) / std per channel, broadcast over (1, C, 1, 1): the graph takes pixel / 255.
     std::vector<int64_t> dims{1, static_cast<int64_t>(prep.mean.size())};

@@ -52,7 +52,7 @@ Chart curve_chart(const ReportData& d, const std::string& title, const std::stri
                   double EpochRow::*test, double EpochRow::*val, double BatchRow::*batch, bool percent) {
   Chart c;
   c.title = title, c.x_label = "epoch", c.y_label = y_label, c.y_percent = percent, c.x_integer = true, c.x_min = 0;
-  if (!d.batches.empty()) {
+  if (!d.batches.empty() && batch) {
     const std::string every = lookup(d.hyperparams, "train.log_every");
     Series b{.name = "train, every " + (every.empty() ? std::string("few") : every) + " batches", .colour = palette(5), .width = 1.5};
     for (const auto& r : d.batches) b.x.push_back(r.epoch), b.y.push_back(r.*batch);
@@ -63,10 +63,18 @@ Chart curve_chart(const ReportData& d, const std::string& title, const std::stri
     for (const auto& r : d.epochs) s.x.push_back(static_cast<double>(r.epoch)), s.y.push_back(r.*f);
     c.series.push_back(s);
   };
-  epoch_series("train (epoch mean)", train, palette(0), false);
+  if (train) epoch_series("train (epoch mean)", train, palette(0), false);
   epoch_series("test", test, palette(1), false);
   if (any_finite(d.epochs, val)) epoch_series("validation", val, palette(2), true);
   return c;
+}
+
+// A regression's errors in the target's units: 4 significant digits.
+std::string general(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
 }
 
 std::string summary_html(const ReportData& d) {
@@ -74,7 +82,21 @@ std::string summary_html(const ReportData& d) {
   auto item = [&h](const std::string& k, const std::string& v) {
     h += "<div><dt>" + escape(k) + "</dt><dd>" + escape(v) + "</dd></div>\n";
   };
-  if (!d.epochs.empty()) {
+  if (!d.epochs.empty() && d.regression) {
+    const EpochRow& last = d.epochs.back();
+    const EpochRow* best = &d.epochs.front();
+    double seconds = 0;
+    for (const auto& r : d.epochs) {
+      if (std::isfinite(r.test_rmse) && (!std::isfinite(best->test_rmse) || r.test_rmse < best->test_rmse)) best = &r;
+      if (std::isfinite(r.seconds)) seconds += r.seconds;
+    }
+    item("final test RMSE (" + d.target + ")", general(last.test_rmse));
+    item("final test MAE", general(last.test_mae));
+    item("final test loss", fixed(last.test_loss, 4));
+    item("best test RMSE (epoch " + std::to_string(best->epoch) + ")", general(best->test_rmse));
+    item("epochs", std::to_string(last.epoch));
+    item("training time", duration(seconds));
+  } else if (!d.epochs.empty()) {
     const EpochRow& last = d.epochs.back();
     const EpochRow* best = &d.epochs.front();
     double seconds = 0;
@@ -95,19 +117,42 @@ std::string summary_html(const ReportData& d) {
   return h + "</dl>\n";
 }
 
+// A regression's curves: the loss on the standardised target, then RMSE and MAE in its units.
+std::string regression_curves(const ReportData& d, const std::string& dir) {
+  std::string h = explain(
+      "The loss is the mean of ½(prediction - target)² on the standardised target (the target minus its training mean, "
+      "over its standard deviation). RMSE and MAE are in the target's own units: test and validation ones measured after "
+      "each epoch, the training RMSE from the epoch's mean loss (std · sqrt(2 · loss)), while the weights were changing. "
+      "A test RMSE that climbs while the training RMSE keeps falling is the sign of overfitting.");
+  h += figure_html(dir, "loss", chart_scene(curve_chart(d, "Loss", "MSE loss (standardised target)", &EpochRow::train_loss,
+                                                        &EpochRow::test_loss, &EpochRow::val_loss, &BatchRow::loss, false)),
+                   "Loss per epoch (dots) and along training (thin line).");
+  h += figure_html(dir, "rmse", chart_scene(curve_chart(d, "RMSE", "RMSE of " + d.target, &EpochRow::train_rmse, &EpochRow::test_rmse,
+                                                        &EpochRow::val_rmse, nullptr, false)),
+                   "Root-mean-square error per epoch, in the target's units.");
+  h += figure_html(dir, "mae", chart_scene(curve_chart(d, "MAE", "MAE of " + d.target, nullptr, &EpochRow::test_mae,
+                                                       &EpochRow::val_mae, nullptr, false)),
+                   "Mean absolute error per epoch, in the target's units.");
+  return h;
+}
+
 std::string curves_section(const ReportData& d, const std::string& dir) {
   std::string h;
   if (d.epochs.empty() && d.batches.empty()) h += no_data_html("No data yet: no epoch has finished and no batch was logged.");
-  h += explain(
-      "Train loss and accuracy are means over each epoch's batches, measured while the weights were still changing "
-      "(and with dropout or augmentation on); test numbers are measured after each epoch. The thin line follows training "
-      "within epochs. A test loss that climbs while the train loss keeps falling is the classic sign of overfitting.");
-  h += figure_html(dir, "loss", chart_scene(curve_chart(d, "Loss", "cross-entropy loss", &EpochRow::train_loss, &EpochRow::test_loss,
-                                                        &EpochRow::val_loss, &BatchRow::loss, false)),
-                   "Loss per epoch (dots) and along training (thin line).");
-  h += figure_html(dir, "accuracy", chart_scene(curve_chart(d, "Accuracy", "accuracy", &EpochRow::train_acc, &EpochRow::test_acc,
-                                                            &EpochRow::val_acc, &BatchRow::acc, true)),
-                   "Classification accuracy per epoch (dots) and along training (thin line).");
+  if (d.regression) {
+    h += regression_curves(d, dir);
+  } else {
+    h += explain(
+        "Train loss and accuracy are means over each epoch's batches, measured while the weights were still changing "
+        "(and with dropout or augmentation on); test numbers are measured after each epoch. The thin line follows training "
+        "within epochs. A test loss that climbs while the train loss keeps falling is the classic sign of overfitting.");
+    h += figure_html(dir, "loss", chart_scene(curve_chart(d, "Loss", "cross-entropy loss", &EpochRow::train_loss, &EpochRow::test_loss,
+                                                          &EpochRow::val_loss, &BatchRow::loss, false)),
+                     "Loss per epoch (dots) and along training (thin line).");
+    h += figure_html(dir, "accuracy", chart_scene(curve_chart(d, "Accuracy", "accuracy", &EpochRow::train_acc, &EpochRow::test_acc,
+                                                              &EpochRow::val_acc, &BatchRow::acc, true)),
+                     "Classification accuracy per epoch (dots) and along training (thin line).");
+  }
   Chart lr;
   lr.title = "Learning rate", lr.x_label = "epoch", lr.y_label = "learning rate", lr.x_integer = true, lr.x_min = 0, lr.y_min = 0;
   if (!d.batches.empty()) {
@@ -139,8 +184,34 @@ std::string dynamics_section(const ReportData& d, const std::string& dir) {
   return section("dynamics", "Gradients and weights", h);
 }
 
+std::string regression_epochs(const ReportData& d) {
+  const bool val = any_finite(d.epochs, &EpochRow::val_loss);
+  HtmlTable t;
+  t.id = "epoch-table";
+  t.header = {"epoch", "train loss", "train RMSE", "test loss", "test RMSE", "test MAE"};
+  if (val) t.header.insert(t.header.end(), {"val loss", "val RMSE", "val MAE"});
+  t.header.insert(t.header.end(), {"learning rate", "time"});
+  t.numeric.assign(t.header.size(), true);
+  size_t best = 0;
+  for (size_t i = 0; i < d.epochs.size(); ++i)
+    if (std::isfinite(d.epochs[i].test_rmse) && !(d.epochs[i].test_rmse >= d.epochs[best].test_rmse)) best = i;
+  for (size_t i = 0; i < d.epochs.size(); ++i) {
+    const EpochRow& r = d.epochs[i];
+    std::vector<std::string> row = {std::to_string(r.epoch), fixed(r.train_loss, 4), general(r.train_rmse),
+                                    fixed(r.test_loss, 4),   general(r.test_rmse),  general(r.test_mae)};
+    if (val) row.insert(row.end(), {fixed(r.val_loss, 4), general(r.val_rmse), general(r.val_mae)});
+    row.insert(row.end(), {lr_text(r.lr), duration(r.seconds)});
+    t.rows.push_back(row);
+    t.row_classes.push_back(i == best ? "best" : "");
+  }
+  return section("epochs", "Per-epoch metrics",
+                 explain("One row per finished epoch; the highlighted row has the lowest test RMSE.") + "<div class=\"scroll\">" +
+                     to_html(t) + "</div>\n");
+}
+
 std::string epochs_section(const ReportData& d) {
   if (d.epochs.empty()) return section("epochs", "Per-epoch metrics", no_data_html("No data: no epoch has finished yet."));
+  if (d.regression) return regression_epochs(d);
   const bool val = any_finite(d.epochs, &EpochRow::val_loss) || any_finite(d.epochs, &EpochRow::val_acc);
   HtmlTable t;
   t.id = "epoch-table";
@@ -276,16 +347,25 @@ std::string write_report(const ReportData& d, const std::string& dir) {
       {"curves", "Curves"},         {"dynamics", "Gradients"},      {"epochs", "Epochs"},           {"confusion", "Confusion"}, {"per-class", "Per class"},
       {"filters", "Filters"},       {"mistakes", "Mistakes"},       {"correct", "Correct"},     {"model", "Model"},
       {"hyperparameters", "Hyper-parameters"}, {"manifest", "Manifest"}};
-  for (const auto& [id, name] : toc) h += std::string("<a href=\"#") + id + "\">" + name + "</a>";
+  // A regression has no classes: no confusion, per-class table or example images.
+  auto classes_only = [](const std::string& id) {
+    return id == "confusion" || id == "per-class" || id == "mistakes" || id == "correct";
+  };
+  for (const auto& [id, name] : toc)
+    if (!d.regression || !classes_only(id)) h += std::string("<a href=\"#") + id + "\">" + name + "</a>";
   h += "</nav>\n<main>\n";
   h += curves_section(d, dir);
   h += dynamics_section(d, dir);
   h += epochs_section(d);
-  h += confusion_section(d, dir);
-  h += per_class_section(d);
+  if (!d.regression) {
+    h += confusion_section(d, dir);
+    h += per_class_section(d);
+  }
   h += filters_section(d, dir);
-  h += examples_section(d, dir, true);
-  h += examples_section(d, dir, false);
+  if (!d.regression) {
+    h += examples_section(d, dir, true);
+    h += examples_section(d, dir, false);
+  }
   h += model_section(d);
   h += key_value_section("hyperparameters", "Hyper-parameters", d.hyperparams, "configuration");
   h += key_value_section("manifest", "Manifest", d.manifest, "manifest");

@@ -14,11 +14,16 @@ namespace kiln {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
-// One row of metrics.csv. val_* are NaN when the run has no validation split.
+// One row of metrics.csv. val_* are NaN when the run has no validation split. A regression's
+// rows have MAE and RMSE (in the target's units) where a classification's have accuracies
+// (NaN in the other kind's fields); the training MAE is not computed.
 struct EpochRow {
   int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, lr = 0, seconds = 0;
   double val_loss = std::numeric_limits<double>::quiet_NaN(), val_acc = std::numeric_limits<double>::quiet_NaN();
+  double train_rmse = std::numeric_limits<double>::quiet_NaN();
+  double test_mae = std::numeric_limits<double>::quiet_NaN(), test_rmse = std::numeric_limits<double>::quiet_NaN();
+  double val_mae = std::numeric_limits<double>::quiet_NaN(), val_rmse = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One point of the per-batch curves (batches.csv): means over the last log_every batches.
@@ -69,6 +74,10 @@ struct ReportData {
   std::vector<GradNormRow> grad_norms;
   std::vector<WeightHistogram> histograms;
   std::vector<std::string> class_names;
+  // A regression (metrics MAE and RMSE in the target's units): no confusion matrix, per-class
+  // table or example images; the curves show RMSE and MAE instead of accuracy.
+  bool regression = false;
+  std::string target;                           // its target column
   ConfusionMatrix confusion;                    // on the test set
   std::vector<ImageExample> mistakes;           // most confident mistakes first
   std::vector<ImageExample> correct;            // a few correctly classified per class

@@ -30,17 +30,29 @@ struct Cell {
   std::string text, csv;
 };
 
-// Best first by final validation accuracy; variants without one (no split, or no finished
-// epoch) keep their order after the ranked ones.
-std::vector<const SweepRow*> ranked(const std::vector<SweepRow>& rows) {
+// What a variant is ranked by, higher better: the final validation accuracy, or for a
+// regression minus the final validation RMSE (lower RMSE is better). NaN: not ranked.
+double score(const SweepRow& r, bool regression) { return regression ? -r.final_val_rmse : r.final_val_acc; }
+
+// Best first by score; variants without one (no split, or no finished epoch) keep their order
+// after the ranked ones.
+std::vector<const SweepRow*> ranked(const std::vector<SweepRow>& rows, bool regression) {
   std::vector<const SweepRow*> out;
   for (const auto& r : rows) out.push_back(&r);
-  std::stable_sort(out.begin(), out.end(), [](const SweepRow* a, const SweepRow* b) {
-    const bool fa = std::isfinite(a->final_val_acc), fb = std::isfinite(b->final_val_acc);
+  std::stable_sort(out.begin(), out.end(), [regression](const SweepRow* a, const SweepRow* b) {
+    const double sa = score(*a, regression), sb = score(*b, regression);
+    const bool fa = std::isfinite(sa), fb = std::isfinite(sb);
     if (fa != fb) return fa;
-    return fa && a->final_val_acc > b->final_val_acc;
+    return fa && sa > sb;
   });
   return out;
+}
+
+// An error in the target's units: 4 significant digits.
+std::string significant(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
 }
 
 std::string csv_number(double v) {
@@ -78,17 +90,26 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
   std::vector<Column> cols = {{"rank", true}, {"variant", false}};
   for (const auto& k : keys) cols.push_back({k, false});
   cols.push_back({"settings", false});
-  for (const char* c : {"final val acc", "best val acc", "final train loss", "final train acc", "final test loss",
-                        "final test acc", "best test loss", "best test acc", "parameters", "time"})
-    cols.push_back({c, true});
+  // A sweep of regressions (every variant one) compares RMSE and MAE, ranked lowest first.
+  const bool regression =
+      !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const SweepRow& r) { return r.regression; });
+  if (regression)
+    for (const char* c : {"final val rmse", "best val rmse", "final train loss", "final train rmse", "final test loss",
+                          "final test rmse", "final test mae", "best test rmse", "parameters", "time"})
+      cols.push_back({c, true});
+  else
+    for (const char* c : {"final val acc", "best val acc", "final train loss", "final train acc", "final test loss",
+                          "final test acc", "best test loss", "best test acc", "parameters", "time"})
+      cols.push_back({c, true});
   const size_t fixed_cols = 3 + keys.size();  // rank, variant, the keys, settings: text
 
-  const auto order = ranked(rows);
+  const auto order = ranked(rows, regression);
   std::vector<std::vector<Cell>> table;
   for (size_t i = 0; i < order.size(); ++i) {
     const SweepRow& r = *order[i];
-    const std::string rank = std::isfinite(r.final_val_acc) ? std::to_string(i + 1) : "\u2014";
-    std::vector<Cell> row = {{rank, std::isfinite(r.final_val_acc) ? rank : ""}, {r.name, r.name}};
+    const bool scored = std::isfinite(score(r, regression));
+    const std::string rank = scored ? std::to_string(i + 1) : "\u2014";
+    std::vector<Cell> row = {{rank, scored ? rank : ""}, {r.name, r.name}};
     for (const auto& k : keys) {
       auto it = r.values.find(k);
       const std::string v = it == r.values.end() ? "" : it->second;
@@ -97,9 +118,15 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
     row.push_back({r.settings, r.settings});
     auto loss = [](double v) { return Cell{fixed(v, 4, "\u2014"), csv_number(v)}; };
     auto acc = [](double v) { return Cell{percent(v, 2, "\u2014"), csv_number(v)}; };
-    row.insert(row.end(), {acc(r.final_val_acc), acc(r.best_val_acc), loss(r.final_train_loss), acc(r.final_train_acc), loss(r.final_test_loss), acc(r.final_test_acc),
-                           loss(r.best_test_loss), acc(r.best_test_acc), {thousands(r.params), std::to_string(r.params)},
-                           {duration(r.seconds, "\u2014"), csv_number(r.seconds)}});
+    auto err = [](double v) { return Cell{std::isfinite(v) ? significant(v) : "\u2014", csv_number(v)}; };
+    if (regression)
+      row.insert(row.end(), {err(r.final_val_rmse), err(r.best_val_rmse), loss(r.final_train_loss), err(r.final_train_rmse),
+                             loss(r.final_test_loss), err(r.final_test_rmse), err(r.final_test_mae), err(r.best_test_rmse),
+                             {thousands(r.params), std::to_string(r.params)}, {duration(r.seconds, "\u2014"), csv_number(r.seconds)}});
+    else
+      row.insert(row.end(), {acc(r.final_val_acc), acc(r.best_val_acc), loss(r.final_train_loss), acc(r.final_train_acc), loss(r.final_test_loss), acc(r.final_test_acc),
+                             loss(r.best_test_loss), acc(r.best_test_acc), {thousands(r.params), std::to_string(r.params)},
+                             {duration(r.seconds, "\u2014"), csv_number(r.seconds)}});
     table.push_back(row);
   }
 
@@ -144,7 +171,8 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
     t.links.push_back({"", order[i]->report});  // the variant's name links its report
   }
   Chart acc, loss;
-  acc.title = "Test accuracy of each variant", acc.y_label = "test accuracy", acc.y_percent = true;
+  if (regression) acc.title = "Test RMSE of each variant", acc.y_label = "test RMSE";
+  else acc.title = "Test accuracy of each variant", acc.y_label = "test accuracy", acc.y_percent = true;
   loss.title = "Test loss of each variant", loss.y_label = "test loss";
   for (Chart* c : {&acc, &loss}) c->x_label = "epoch", c->x_integer = true, c->x_min = 0;
   for (size_t i = 0; i < order.size(); ++i) {
@@ -153,19 +181,21 @@ std::string write_sweep(const std::vector<SweepRow>& rows, const std::string& di
     Series a{.name = r.name, .colour = palette(static_cast<int64_t>(i)), .width = 2, .dashed = i >= 7, .markers = true};
     Series l = a;
     for (const auto& e : r.epochs) {
-      a.x.push_back(static_cast<double>(e.epoch)), a.y.push_back(e.test_acc);
+      a.x.push_back(static_cast<double>(e.epoch)), a.y.push_back(regression ? e.test_rmse : e.test_acc);
       l.x.push_back(static_cast<double>(e.epoch)), l.y.push_back(e.test_loss);
     }
     acc.series.push_back(a), loss.series.push_back(l);
   }
   std::string h = page_head(title + " \u00b7 kiln");
   h += "<header>\n<h1>" + escape(title) + "</h1>\n<p class=\"sub\">" + std::to_string(rows.size()) +
-       " variants, ranked by final validation accuracy (never the test set; variants without a validation split"
+       (regression ? " variants, ranked by final validation RMSE, lowest first" : " variants, ranked by final validation accuracy") +
+       " (never the test set; variants without a validation split"
        " are not ranked: set data.validation). Each variant's name links its own report.</p>\n</header>\n<main>\n";
   h += "<section id=\"comparison\">\n<h2>Variants</h2>\n";
   h += table.empty() ? no_data_html("No data: the sweep has no variants.") : "<div class=\"scroll\">" + to_html(t) + "</div>\n";
   h += "</section>\n<section id=\"sweep-curves\">\n<h2>Curves</h2>\n";
-  h += figure_html(dir, "test_accuracy", chart_scene(acc), "Test accuracy after each epoch, one line per variant.");
+  if (regression) h += figure_html(dir, "test_rmse", chart_scene(acc), "Test RMSE after each epoch, one line per variant.");
+  else h += figure_html(dir, "test_accuracy", chart_scene(acc), "Test accuracy after each epoch, one line per variant.");
   h += figure_html(dir, "test_loss", chart_scene(loss), "Test loss after each epoch, one line per variant.");
   h += "</section>\n</main>\n" + page_tail();
   write_file_atomic((std::filesystem::path(dir) / "comparison.html").string(), h);

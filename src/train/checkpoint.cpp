@@ -2,17 +2,19 @@
 
 namespace kiln {
 
-constexpr uint32_t kCheckpointVersion = 3;
+constexpr uint32_t kCheckpointVersion = 4;
 
-// Layout (little-endian), after the magic "KILNCKP1" and u32 version (3):
+// Layout (little-endian), after the magic "KILNCKP1" and u32 version (4):
 //   the model's body (as in a weights file of the same version: version 3 adds the feature
-//   names of a table's columns), the optimizer's state,
+//   names of a table's columns, version 4 a regression's target statistics), the optimizer's state,
 //   i64 epoch, batch, step; f64 loss_sum, correct, seen, window_loss, window_correct,
 //   window_seen; i64 window_batches; f64 epoch_seconds;
-//   u32 count + EpochRow records (version 2: with val_loss, val_acc); u32 count + BatchRow
+//   u32 count + EpochRow records (version 2: with val_loss, val_acc; version 4: then train_rmse,
+//   test_mae, test_rmse, val_mae, val_rmse, NaN for a classification); u32 count + BatchRow
 //   records; version 2: u32 L + L layer names, u32 count + gradient-norm rows (i64 step,
 //   f64 epoch, L × f64), u32 count + histograms (i64 epoch, str layer, f64 lo, hi, u32 bins,
-//   bins × i64), f64 best_val_acc, i64 epochs_since_best; u32 CRC-32.
+//   bins × i64), f64 best_val_acc (a regression's: minus the best
+//   validation RMSE), i64 epochs_since_best; u32 CRC-32.
 void save_checkpoint(const std::string& path, const Model& model, const Optimizer& opt, const TrainState& s) {
   BinWriter w;
   w.bytes("KILNCKP1", 8);
@@ -27,6 +29,7 @@ void save_checkpoint(const std::string& path, const Model& model, const Optimize
   for (const auto& e : s.epochs) {
     w.pod(e.epoch);
     for (double v : {e.train_loss, e.train_acc, e.test_loss, e.test_acc, e.lr, e.seconds, e.val_loss, e.val_acc}) w.pod(v);
+    for (double v : {e.train_rmse, e.test_mae, e.test_rmse, e.val_mae, e.val_rmse}) w.pod(v);
   }
   w.pod(static_cast<uint32_t>(s.batches.size()));
   for (const auto& b : s.batches) {
@@ -76,6 +79,8 @@ void load_checkpoint(const std::string& path, Model& model, Optimizer& opt, Trai
     for (double* v : {&e.train_loss, &e.train_acc, &e.test_loss, &e.test_acc, &e.lr, &e.seconds}) *v = r.pod<double>();
     if (version >= 2)
       for (double* v : {&e.val_loss, &e.val_acc}) *v = r.pod<double>();
+    if (version >= 4)
+      for (double* v : {&e.train_rmse, &e.test_mae, &e.test_rmse, &e.val_mae, &e.val_rmse}) *v = r.pod<double>();
     s.epochs.push_back(e);
   }
   auto nb = r.pod<uint32_t>();

@@ -40,6 +40,66 @@ void mirror_images(const Tensor& x, Tensor& out) {
   for (int64_t r = 0; r < rows; ++r) std::reverse_copy(x.data() + r * W, x.data() + (r + 1) * W, out.data() + r * W);
 }
 
+namespace {
+
+// A regression's evaluation, sharded as evaluate() below: one sum of doubles carries
+//   [loss·n per batch (B) | Σ|ŷ - t| per batch (B) | Σ(ŷ - t)² per batch (B) | ŷ per sample]
+// (the last part only when predictions are kept), each batch's sums taken in sample order on
+// the rank that owns it, the totals in batch order on every rank: one process's bits.
+Evaluation evaluate_regression(Model& model, Loss& loss, const Dataset& data, const Normalization& norm,
+                               int64_t batch_size, bool keep_predictions, Comm* comm) {
+  if (model.output_shape().numel() != 1)
+    throw Error("evaluation: a regression predicts one number per sample, but the model gives " +
+                model.output_shape().str() + " outputs (end it with \"dense 1\")");
+  Evaluation ev;
+  const int64_t n = data.size();
+  Loader loader(data, batch_size, /*shuffle=*/false, /*seed=*/0, norm, Augment{});
+  const double mean = norm.target_mean[0], sd = norm.target_std[0];
+  const int64_t B = loader.batches_per_epoch();
+  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const int64_t first = B * rank / ranks, end = B * (rank + 1) / ranks;
+  const auto at_abs = static_cast<size_t>(B), at_sq = at_abs + static_cast<size_t>(B), at_values = at_sq + static_cast<size_t>(B);
+  std::vector<double> found(keep_predictions ? at_values + static_cast<size_t>(n) : at_values, 0.0);
+  loader.start_epoch(0);
+  loader.skip(first);
+  Batch b;
+  Tensor x_device, t_device;
+  std::vector<Real> y;
+  Pass pass{Mode::eval, 0, 0, /*backward=*/false};
+  for (int64_t batch = first; batch < end && loader.next(b); ++batch) {
+    const Tensor& out = model.forward(on_device(b.x, x_device, model.device()), pass);
+    const int64_t rows = out.dim(0);
+    const auto k = static_cast<size_t>(batch);
+    found[k] = loss.forward_backward(out, Targets{{}, &on_device(b.t, t_device, model.device())}, nullptr) *
+               static_cast<double>(rows);
+    y.resize(static_cast<size_t>(rows));
+    out.copy_to_host(y.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      const auto idx = static_cast<size_t>(b.index[static_cast<size_t>(i)]);
+      const double predicted = y[static_cast<size_t>(i)] * sd + mean, err = predicted - data.targets[idx];
+      found[at_abs + k] += std::abs(err);
+      found[at_sq + k] += err * err;
+      if (keep_predictions) found[at_values + idx] = predicted;
+    }
+  }
+  if (ranks > 1) comm->sum(found.data(), static_cast<int64_t>(found.size()));
+  double loss_sum = 0, abs_sum = 0, sq_sum = 0;
+  for (size_t k = 0; k < static_cast<size_t>(B); ++k) {
+    loss_sum += found[k];
+    abs_sum += found[at_abs + k];
+    sq_sum += found[at_sq + k];
+  }
+  if (keep_predictions) ev.values.assign(found.begin() + static_cast<std::ptrdiff_t>(at_values), found.end());
+  const double N = static_cast<double>(n);
+  ev.loss = n ? loss_sum / N : NAN;
+  ev.accuracy = NAN;
+  ev.mae = n ? abs_sum / N : NAN;
+  ev.rmse = n ? std::sqrt(sq_sum / N) : NAN;
+  return ev;
+}
+
+}  // namespace
+
 // Sharding keeps one process's numbers exactly: each batch is the one a single process would
 // evaluate (same samples, same size, so the same kernels give the same bits), the counts are
 // integers, and the loss is Σ_b (mean loss of batch b)·n_b taken in batch order on every rank
@@ -52,6 +112,7 @@ Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normali
   if (flip && model.input_shape().rank() != 3)
     throw Error("test-time flips (train.eval_flip, kiln eval --flip) need image inputs (C, H, W); this model takes " +
                 model.input_shape().str());
+  if (data.regression()) return evaluate_regression(model, loss, data, norm, batch_size, keep_predictions, comm);
   Evaluation ev;
   const int64_t K = model.output_shape().numel(), n = data.size();
   Loader loader(data, batch_size, /*shuffle=*/false, /*seed=*/0, norm, Augment{});

@@ -1,5 +1,6 @@
 #pragma once
 // Runs a model in eval mode over a whole dataset, on the model's device.
+#include <cmath>
 #include <vector>
 
 #include "data/dataset.h"
@@ -16,11 +17,22 @@ struct Evaluation {
   ConfusionMatrix confusion;
   std::vector<int32_t> predicted;  // per sample, in dataset order (when asked for)
   std::vector<float> confidence;   // softmax probability of the predicted class
+  // A regression (Dataset::regression()): accuracy is NaN and the confusion empty; instead
+  // MAE = Σ|ŷ - t| / n and RMSE = sqrt(Σ(ŷ - t)² / n) in the target's units (ŷ = y·sd + mean,
+  // t the column's value), and the predicted values ŷ per sample when asked for.
+  double mae = NAN, rmse = NAN;
+  std::vector<float> values;
 };
+
+// The RMSE in the target's units behind a mean MSE loss of ½(y - t)² on the standardised
+// target: sd · sqrt(2 · loss) (the training RMSE is taken so, from the running loss).
+inline double rmse_of_loss(double loss, double target_sd) { return target_sd * std::sqrt(2 * loss); }
 
 // With a communicator of several ranks the evaluation is sharded: rank r of N evaluates the
 // whole batches [B·r/N, B·(r+1)/N) of the B, and the ranks sum what they found; every rank
 // returns the same Evaluation, with the same bits as one process's (evaluate.cpp).
+// A regression's dataset is evaluated with the MSE on its standardised targets (norm's target
+// mean and std), and its MAE and RMSE; flip is then refused (tables are not images).
 // flip: test-time flip augmentation, the logits of each image and of its mirror image
 // (columns reversed) averaged before the loss, the prediction and the confidence; for image
 // inputs (C, H, W) only (kiln::Error otherwise).

@@ -111,8 +111,10 @@ TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
       divergence_ = msg;
       return Outcome::diverged;
     }
-    const int64_t global = std::max(batch_.global, static_cast<int64_t>(batch_.y.size()));
-    if (st_.add_batch(r.loss, static_cast<double>(r.correct), static_cast<double>(global), lr_, bpe,
+    const int64_t global = std::max(batch_.global, batch_.size());
+    // A regression has no accuracy: NaN through the sums keeps train_acc and the batch curve's NaN.
+    const double correct = data_.train.regression() ? std::nan("") : static_cast<double>(r.correct);
+    if (st_.add_batch(r.loss, correct, static_cast<double>(global), lr_, bpe,
                       e_.train.log_every))
       record_grad_norms();
     if (events.batch) events.batch(st_, bpe, seconds() + st_.epoch_seconds);
@@ -178,17 +180,22 @@ const EpochRow& TrainLoop::end_epoch() {
   // No test set (the Python module's fit() without one): its loss and accuracy are NaN.
   const double nan = std::nan("");
   EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), nan, nan, lr_, epoch_train_seconds_};
+  if (data_.train.regression()) row.train_rmse = rmse_of_loss(row.train_loss, data_.norm.target_std[0]);
   with_averaged_weights([&] {
     test_ = data_.test.size() > 0
                 ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true,
                            comm_, e_.train.eval_flip)
-                : Evaluation{nan, nan, {}, {}, {}};
+                : Evaluation{nan, nan, {}, {}, {}, nan, nan, {}};
     row.test_loss = test_.loss;
     row.test_acc = test_.accuracy;
+    row.test_mae = test_.mae;
+    row.test_rmse = test_.rmse;
     if (data_.val.size() > 0) {
       Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false, comm_, e_.train.eval_flip);
       row.val_loss = vev.loss;
       row.val_acc = vev.accuracy;
+      row.val_mae = vev.mae;
+      row.val_rmse = vev.rmse;
     }
     if (std::isfinite(row.test_loss) || data_.test.size() == 0) record_histograms();
   });

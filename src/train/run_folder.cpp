@@ -145,17 +145,47 @@ static std::vector<std::vector<double>> read_csv_numbers(const std::string& path
   return rows;
 }
 
-void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows) {
+namespace {
+constexpr const char* kEpochHeader = "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,val_loss,val_acc";
+// A regression's columns: RMSE and MAE in the target's units where accuracies were.
+constexpr const char* kRegressionEpochHeader =
+    "epoch,train_loss,train_rmse,test_loss,test_mae,test_rmse,lr,seconds,val_loss,val_mae,val_rmse";
+}  // namespace
+
+void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows, bool regression) {
   std::ostringstream os;
-  os << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,val_loss,val_acc\n" << std::setprecision(9);
-  for (const auto& r : rows)
-    os << r.epoch << "," << r.train_loss << "," << r.train_acc << "," << r.test_loss << "," << r.test_acc << ","
-       << r.lr << "," << r.seconds << "," << r.val_loss << "," << r.val_acc << "\n";
+  os << (regression ? kRegressionEpochHeader : kEpochHeader) << "\n" << std::setprecision(9);
+  for (const auto& r : rows) {
+    if (regression)
+      os << r.epoch << "," << r.train_loss << "," << r.train_rmse << "," << r.test_loss << "," << r.test_mae << ","
+         << r.test_rmse << "," << r.lr << "," << r.seconds << "," << r.val_loss << "," << r.val_mae << "," << r.val_rmse
+         << "\n";
+    else
+      os << r.epoch << "," << r.train_loss << "," << r.train_acc << "," << r.test_loss << "," << r.test_acc << ","
+         << r.lr << "," << r.seconds << "," << r.val_loss << "," << r.val_acc << "\n";
+  }
   write_file_atomic(path, os.str());
+}
+
+bool is_regression_epoch_csv(const std::string& path) {
+  std::istringstream head(read_text_file(path));
+  std::string header;
+  std::getline(head, header);
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  return header == kRegressionEpochHeader;
 }
 
 std::vector<EpochRow> read_epoch_csv(const std::string& path) {
   std::vector<EpochRow> out;
+  if (is_regression_epoch_csv(path)) {
+    const double nan = std::nan("");
+    for (auto& r : read_csv_numbers(path, 11)) {
+      EpochRow e{static_cast<int64_t>(r[0]), r[1], nan, r[3], nan, r[6], r[7], r[8], nan};
+      e.train_rmse = r[2], e.test_mae = r[4], e.test_rmse = r[5], e.val_mae = r[9], e.val_rmse = r[10];
+      out.push_back(e);
+    }
+    return out;
+  }
   for (auto& r : read_csv_numbers(path, 9))
     out.push_back({static_cast<int64_t>(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]});
   return out;

@@ -30,8 +30,11 @@ KeyValues machine_manifest();  // host, CPU, cores, git revision, library versio
 void write_key_values(const std::string& path, const KeyValues& kv);
 KeyValues read_key_values(const std::string& path);
 
-void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows);
+// regression: the columns of a regression's rows (MAE and RMSE instead of accuracies);
+// read_epoch_csv tells the two apart by the header.
+void write_epoch_csv(const std::string& path, const std::vector<EpochRow>& rows, bool regression = false);
 std::vector<EpochRow> read_epoch_csv(const std::string& path);
+bool is_regression_epoch_csv(const std::string& path);  // whether its header is a regression's
 void write_batch_csv(const std::string& path, const std::vector<BatchRow>& rows);
 std::vector<BatchRow> read_batch_csv(const std::string& path);
 // gradnorms.csv: step, epoch, then a column per layer (the header names them).

@@ -38,14 +38,18 @@ std::string write_run_report(const std::string& dir, const Model& model, const D
   if (std::filesystem::exists(dir + "/batches.csv")) r.batches = read_batch_csv(dir + "/batches.csv");
   if (std::filesystem::exists(dir + "/gradnorms.csv")) read_grad_norm_csv(dir + "/gradnorms.csv", r.grad_norm_layers, r.grad_norms);
   if (std::filesystem::exists(dir + "/histograms.csv")) r.histograms = read_histogram_csv(dir + "/histograms.csv");
-  KILN_REQUIRE(ev.predicted.size() == static_cast<size_t>(test.size()), "the report needs an evaluation with predictions");
+  r.regression = test.regression();
+  r.target = test.target;
+  KILN_REQUIRE((r.regression ? ev.values.size() : ev.predicted.size()) == static_cast<size_t>(test.size()),
+               "the report needs an evaluation with predictions");
   r.class_names = test.class_names;
   r.confusion = ev.confusion;
 
   // Most confident mistakes first; then a few correct examples of each class. Only images have
   // pixels to show (a table's rows are float samples).
   std::vector<int64_t> wrong;
-  for (int64_t i = 0; i < (test.floats ? 0 : test.size()); ++i)
+  const int64_t images = test.floats || r.regression ? 0 : test.size();
+  for (int64_t i = 0; i < images; ++i)
     if (ev.predicted[static_cast<size_t>(i)] != test.labels[static_cast<size_t>(i)]) wrong.push_back(i);
   std::stable_sort(wrong.begin(), wrong.end(), [&](int64_t a, int64_t b) {
     return ev.confidence[static_cast<size_t>(a)] > ev.confidence[static_cast<size_t>(b)];
@@ -54,7 +58,7 @@ std::string write_run_report(const std::string& dir, const Model& model, const D
     r.mistakes.push_back(example(test, wrong[j], ev.predicted[static_cast<size_t>(wrong[j])],
                                  ev.confidence[static_cast<size_t>(wrong[j])]));
   std::vector<int> shown(r.class_names.size() + 1, 0);
-  for (int64_t i = 0; i < (test.floats ? 0 : test.size()); ++i) {
+  for (int64_t i = 0; i < images; ++i) {
     const int32_t y = test.labels[static_cast<size_t>(i)];
     if (ev.predicted[static_cast<size_t>(i)] != y || y >= static_cast<int32_t>(shown.size()) || shown[static_cast<size_t>(y)] >= 3) continue;
     ++shown[static_cast<size_t>(y)];

@@ -54,7 +54,13 @@ DataConfig eval_data_config(const SavedRun& run, const std::string& data_dir) {
     if (dataset.empty()) throw Error(run.file + ": the file names no dataset and no config.toml is beside it: give --data DIR");
     d.dataset = dataset;
     d.dir = "";
-    if (!run.model.preprocessing().label.empty()) d.label = run.model.preprocessing().label;
+    const Preprocessing& prep = run.model.preprocessing();
+    if (prep.regression()) {
+      d.task = "regression";
+      d.target = prep.label;
+    } else if (!prep.label.empty()) {
+      d.label = prep.label;
+    }
   }
   if (!data_dir.empty()) d.dir = data_dir;
   return d;
@@ -81,7 +87,7 @@ SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64
   }
   if (run.model.preprocessing().class_names.size() == static_cast<size_t>(out.test.classes()))
     out.test.class_names = run.model.preprocessing().class_names;
-  auto loss = make_loss(run.experiment ? run.experiment->loss.spec() : "softmax_xent");
+  auto loss = make_loss(run.experiment ? run.experiment->loss.spec() : prep.regression() ? "mse" : "softmax_xent");
   if (batch <= 0) batch = run.experiment ? run.experiment->train.eval_batch_size : 1000;
   flip = flip || (run.experiment && run.experiment->train.eval_flip);
   out.ev = evaluate(run.model, *loss, out.test, norm, batch, keep_predictions, nullptr, flip);

@@ -33,6 +33,7 @@ Dataset read_split(const DataConfig& cfg, const DataFormat& f, bool train, bool 
                    const std::vector<std::string>& classes) {
   ReadOptions o;
   o.label = cfg.label;
+  o.target = cfg.regression() ? cfg.target : std::string();
   o.class_names = classes;
   o.image_size = cfg.image_size;
   o.channels = cfg.channels;
@@ -100,6 +101,10 @@ Data load_data(const DataConfig& cfg, uint64_t seed, bool progress) {
     d.norm.mean.assign(static_cast<size_t>(C), 0.f);
     d.norm.std.assign(static_cast<size_t>(C), 1.f);
   }
+  if (d.train.regression()) {
+    if (cfg.normalize) compute_target_normalization(d.train, d.norm);
+    else d.norm.target_mean = {0.f}, d.norm.target_std = {1.f};
+  }
   d.augment.crop_pad = cfg.crop_pad;
   d.augment.hflip = cfg.hflip;
   d.augment.alternate_flip = cfg.alternate_flip;
@@ -159,10 +164,12 @@ void check_memory(const Model& model, int64_t batch_size) {
 
 Preprocessing preprocessing_of(const Data& data, const DataConfig& cfg) {
   const bool table = !data.train.features.empty();
-  return {data.norm.mean, data.norm.std, data.train.class_names, cfg.dataset, data.train.features,
-          table ? cfg.label : std::string()};
+  const std::string column = data.train.regression() ? data.train.target : cfg.label;
+  return {data.norm.mean,     data.norm.std,         data.train.class_names,
+          cfg.dataset,        data.train.features,   table ? column : std::string(),
+          data.norm.target_mean, data.norm.target_std};
 }
 
-Normalization normalization_of(const Preprocessing& p) { return {p.mean, p.std}; }
+Normalization normalization_of(const Preprocessing& p) { return {p.mean, p.std, p.target_mean, p.target_std}; }
 
 }  // namespace kiln

@@ -117,17 +117,17 @@ TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t 
   model_.zero_grad();
   Result r;
   if (comm_) {
-    const auto n = static_cast<int64_t>(batch.y.size());
+    const auto n = batch.size();
     weight_ = static_cast<double>(n) / static_cast<double>(std::max(batch.global, n));
     next_ = bounds_.size() - 1;  // no bucket started yet
   }
-  if (!batch.y.empty()) {  // a rank's shard of a short last batch can be empty (never with sync_bn)
+  if (batch.size() > 0) {  // a rank's shard of a short last batch can be empty (never with sync_bn)
     Pass pass{Mode::train, seed_, step};
     if (comm_ && sync_bn_) pass.sync = &sync_;
     pass.first_sample = batch.offset;
     const Tensor& out = model_.forward(x, pass);
     dout_.ensure(out.shape(), out.device());
-    r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
+    r.loss = loss_.forward_backward(out, targets_of(batch), &dout_);
     model_.backward(dout_);
     r.correct = count_correct(out, batch);
   }
@@ -147,7 +147,7 @@ TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t 
 // summed alike.
 void TrainStep::reduce(const Batch& batch, Result& r) {
   if (!comm_) return;
-  const auto n = static_cast<int64_t>(batch.y.size());
+  const auto n = batch.size();
   const int64_t m = std::max(batch.global, n);
   Tensor& g = model_.grads();
   if (g.device() == Device::cpu) {
@@ -180,7 +180,15 @@ void TrainStep::clip_gradients() {
   if (norm > clip_) ops::scale(model_.grads(), static_cast<Real>(clip_ / norm));
 }
 
+// Classification: the labels; regression: the standardised targets on the model's device.
+Targets TrainStep::targets_of(const Batch& batch) {
+  if (batch.y.empty() && batch.t.numel() > 0) return Targets{{}, &on_device(batch.t, t_device_, model_.device())};
+  return Targets{batch.y, nullptr};
+}
+
+// Regression has no correct count (0; the loop keeps the loss, from which RMSE follows).
 int64_t TrainStep::count_correct(const Tensor& out, const Batch& batch) {
+  if (batch.y.empty()) return 0;
   argmax_rows(out, pred_);
   int64_t correct = 0;
   for (size_t i = 0; i < batch.y.size(); ++i) correct += (pred_[i] == batch.y[i]);
@@ -242,7 +250,7 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
   const Tensor& out = *graph_out_;
   dout_.ensure(out.shape(), out.device());
   Result r;
-  r.loss = loss_.forward_backward(out, Targets{batch.y, nullptr}, &dout_);
+  r.loss = loss_.forward_backward(out, targets_of(batch), &dout_);
   if (be.memory_generation() != graph_generation_) {
     // The loss allocated (a first call at this shape): no graph may be trusted now.
     drop_graphs();

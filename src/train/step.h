@@ -35,7 +35,7 @@ class TrainStep {
 
   struct Result {
     double loss = 0;      // mean over the batch
-    int64_t correct = 0;  // samples whose largest output is their label
+    int64_t correct = 0;  // samples whose largest output is their label (0 for regression)
   };
   // `step` counts optimizer steps since the start of the run (it keys the dropout masks).
   Result run(const Batch& batch, int64_t step, double lr);
@@ -70,6 +70,7 @@ class TrainStep {
   std::unique_ptr<Graph> capture(const std::function<void()>& work);
   void drop_graphs();
   int64_t count_correct(const Tensor& out, const Batch& batch);
+  Targets targets_of(const Batch& batch);
   void reduce(const Batch& batch, Result& r);
   void start_buckets(int64_t from);
   Comm* comm_ = nullptr;
@@ -97,7 +98,7 @@ class TrainStep {
   Loss& loss_;
   Optimizer& optimizer_;
   uint64_t seed_;
-  Tensor x_device_, dout_;
+  Tensor x_device_, t_device_, dout_;
   std::vector<int32_t> pred_;
 
   // Graphs: forward_ = zero_grad + model forward, backward_ = model backward. The loss (which

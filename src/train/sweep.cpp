@@ -189,6 +189,7 @@ SweepRow row_of(const Indexed& x, const std::string& dir) {
   for (const auto& [k, v] : x.values) row.values[k] = v;
   if (fs::exists(dir + "/report.html")) row.report = x.folder + "/report.html";
   row.epochs = fs::exists(dir + "/metrics.csv") ? read_epoch_csv(dir + "/metrics.csv") : std::vector<EpochRow>{};
+  row.regression = fs::exists(dir + "/metrics.csv") && is_regression_epoch_csv(dir + "/metrics.csv");
   row.final_train_loss = row.final_train_acc = row.final_test_loss = row.final_test_acc = NAN;
   row.best_test_acc = row.best_test_loss = NAN;
   if (!row.epochs.empty()) {
@@ -200,7 +201,14 @@ SweepRow row_of(const Indexed& x, const std::string& dir) {
     row.final_val_acc = last.val_acc;
     row.best_test_acc = last.test_acc;
     row.best_test_loss = last.test_loss;
+    row.final_train_rmse = last.train_rmse;
+    row.final_test_rmse = row.best_test_rmse = last.test_rmse;
+    row.final_test_mae = last.test_mae;
+    row.final_val_rmse = last.val_rmse;
     for (const auto& e : row.epochs) {
+      row.best_test_rmse = std::min(row.best_test_rmse, e.test_rmse);
+      if (std::isfinite(e.val_rmse))
+        row.best_val_rmse = std::isfinite(row.best_val_rmse) ? std::min(row.best_val_rmse, e.val_rmse) : e.val_rmse;
       row.best_test_acc = std::max(row.best_test_acc, e.test_acc);
       row.best_test_loss = std::min(row.best_test_loss, e.test_loss);
       if (std::isfinite(e.val_acc)) row.best_val_acc = std::isfinite(row.best_val_acc) ? std::max(row.best_val_acc, e.val_acc) : e.val_acc;

@@ -75,6 +75,9 @@ struct Run {
         loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data));
+    if (data.train.regression() && model.output_shape().numel() != 1)
+      throw Error(e.source + ": data.task = \"regression\" predicts one number (column '" + e.data.target +
+                  "'), but the model's last layer gives " + model.output_shape().str() + " outputs: end [model] layers with \"dense 1\"");
     check_sync_bn_shards(e, data.train, c.size());
     init_model_from_data(model, data, e.seed);  // a resumed run then loads its checkpoint over it
     check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
@@ -93,7 +96,7 @@ struct Run {
   }
   void write_curves() const {
     if (!writer) return;
-    write_epoch_csv(dir + "/metrics.csv", st.epochs);
+    write_epoch_csv(dir + "/metrics.csv", st.epochs, data.train.regression());
     write_batch_csv(dir + "/batches.csv", st.batches);
     write_grad_norm_csv(dir + "/gradnorms.csv", st.grad_norm_layers, st.grad_norms);
     write_histogram_csv(dir + "/histograms.csv", st.histograms);
@@ -107,7 +110,23 @@ void print_header(const Run& r) {
   std::fflush(stdout);
 }
 
+// A regression's line: its loss (on the standardised target) and RMSE / MAE in the target's units.
+void print_regression_epoch(const Run& r, const EpochRow& row) {
+  std::string val;
+  if (r.data.val.size() > 0) {
+    char b[128];
+    std::snprintf(b, sizeof b, "  val loss %.4f rmse %.4g mae %.4g", row.val_loss, row.val_rmse, row.val_mae);
+    val = b;
+  }
+  std::printf("epoch %3lld/%lld  train loss %.4f rmse %.4g%s  test loss %.4f rmse %.4g mae %.4g  lr %.3g  %.1fs (%s rows/s)\n",
+              static_cast<long long>(row.epoch), static_cast<long long>(r.e.train.epochs), row.train_loss, row.train_rmse,
+              val.c_str(), row.test_loss, row.test_rmse, row.test_mae, row.lr, row.seconds,
+              format_rate(static_cast<double>(r.data.train.size()) / row.seconds).c_str());
+  std::fflush(stdout);
+}
+
 void print_epoch(const Run& r, const EpochRow& row) {
+  if (r.data.train.regression()) return print_regression_epoch(r, row);
   std::string val;
   if (r.data.val.size() > 0) {
     char b[96];
@@ -139,12 +158,15 @@ int kill_hook(int rank, int64_t step) {
 
 // The loop's events for `kiln train`: the progress bar, and the stops (a signal, or the test
 // hook's step count).
-LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& opt, int rank) {
+LoopEvents events_for(Progress& bar, const TrainState& st, const TrainOptions& opt, int rank, bool regression) {
   LoopEvents ev;
-  ev.batch = [&bar](const TrainState& s, int64_t, double secs) {
+  ev.batch = [&bar, regression](const TrainState& s, int64_t, double secs) {
     char extra[160];
-    std::snprintf(extra, sizeof extra, "loss %.4f  acc %s  %s img/s", s.train_loss(), pct(s.train_acc()).c_str(),
-                  format_rate(s.seen / secs).c_str());
+    if (regression)
+      std::snprintf(extra, sizeof extra, "loss %.4f  %s rows/s", s.train_loss(), format_rate(s.seen / secs).c_str());
+    else
+      std::snprintf(extra, sizeof extra, "loss %.4f  acc %s  %s img/s", s.train_loss(), pct(s.train_acc()).c_str(),
+                    format_rate(s.seen / secs).c_str());
     bar.update(s.batch, extra);
   };
   const int64_t stop_at = opt.stop_after_steps;
@@ -159,11 +181,13 @@ bool finite_row(const EpochRow& row, bool has_val) {
   return std::isfinite(row.train_loss) && std::isfinite(row.test_loss) && (!has_val || std::isfinite(row.val_loss));
 }
 
-// Whether this epoch's validation accuracy is the best so far (then best.kiln is written), and
-// the count of epochs without improvement that early stopping watches.
-bool update_best(TrainState& st, const EpochRow& row) {
-  if (row.val_acc > st.best_val_acc) {
-    st.best_val_acc = row.val_acc;
+// Whether this epoch's validation score is the best so far (then best.kiln is written), and
+// the count of epochs without improvement that early stopping watches. The score is the
+// accuracy, or for a regression minus the RMSE (lower is better), the first epoch's always best.
+bool update_best(TrainState& st, const EpochRow& row, bool regression) {
+  const double score = regression ? -row.val_rmse : row.val_acc;
+  if (score > st.best_val_acc || (regression && st.epochs.size() == 1 && std::isfinite(score))) {
+    st.best_val_acc = score;
     st.epochs_since_best = 0;
     return true;
   }
@@ -238,12 +262,13 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
                                 ") is kept; lower the learning rate and resume with 'kiln train --resume " + dir +
                                 " --allow-change --set optimizer.lr=...'";
   const bool has_val = r.data.val.size() > 0;
+  const bool regression = r.data.train.regression();
   while (r.st.epoch < e.train.epochs) {
     char label[64];
     std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(r.st.epoch + 1),
                   static_cast<long long>(e.train.epochs));
     Progress bar(label, loop.batches_per_epoch(), opt.progress);
-    const TrainLoop::Outcome out = loop.run_epoch(events_for(bar, r.st, opt, r.comm.rank()));
+    const TrainLoop::Outcome out = loop.run_epoch(events_for(bar, r.st, opt, r.comm.rank(), regression));
     bar.finish();
     if (out == TrainLoop::Outcome::diverged) return stop_here(RunResult::Status::diverged, loop.divergence() + keep_note);
     if (out == TrainLoop::Outcome::stopped) {
@@ -258,19 +283,24 @@ RunResult run(Run& r, const TrainOptions& opt, bool resuming) {
       std::printf("  %s\n", describe_graph_stats(loop.step().graph_stats()).c_str());
     res.test_loss = row.test_loss;
     res.test_accuracy = row.test_acc;
+    res.test_mae = row.test_mae;
+    res.test_rmse = row.test_rmse;
     // A step can leave non-finite weights behind a finite loss: such an epoch is no good one.
     if (!finite_row(row, has_val) || !loop.weights_finite())
       return stop_here(RunResult::Status::diverged,
                        "the weights or metrics became non-finite in epoch " + std::to_string(row.epoch) +
                            " (test loss " + std::to_string(row.test_loss) + ")" + keep_note);
-    const bool best = has_val && update_best(r.st, row);
+    const bool best = has_val && update_best(r.st, row, regression);
     r.write_curves();
     r.save();
     if (best && r.writer) loop.with_averaged_weights([&] { r.model.save_weights(dir + "/best.kiln"); });
     if (opt.write_report) write_run_report(dir, r.model, r.data.test, loop.last_test());
     if (e.train.early_stopping > 0 && r.st.epochs_since_best >= e.train.early_stopping) {
-      res.message = "stopped early after epoch " + std::to_string(row.epoch) + ": no better validation accuracy in " +
-                    std::to_string(e.train.early_stopping) + " epochs (best " + pct(r.st.best_val_acc) + ", in best.kiln)";
+      char best_text[64];
+      std::snprintf(best_text, sizeof best_text, "%.4g", -r.st.best_val_acc);
+      res.message = "stopped early after epoch " + std::to_string(row.epoch) + ": no better validation " +
+                    (regression ? "RMSE" : "accuracy") + " in " + std::to_string(e.train.early_stopping) + " epochs (best " +
+                    (regression ? std::string(best_text) : pct(r.st.best_val_acc)) + ", in best.kiln)";
       if (opt.epoch_lines) std::printf("%s\n", res.message.c_str());
       break;
     }

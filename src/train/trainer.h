@@ -1,5 +1,6 @@
 #pragma once
 // `kiln train`: a run folder (run_folder.h) around the training loop (loop.h).
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct RunResult {
   std::string run_dir;
   std::string message;
   double test_loss = 0, test_accuracy = 0;
+  double test_mae = NAN, test_rmse = NAN;  // a regression's, in the target's units (NaN for a classification)
 };
 
 // Starts a new run in a fresh folder under options.runs_dir.

@@ -25,7 +25,8 @@ void OptimizerConfig::fields(Fields& f) {
   f.key("bn_lr_scale", bn_lr_scale, "learning rate of normalisation shifts (batch-norm β) relative to lr",
         Bounds::positive());
   f.key("ema", ema,
-        "β of an exponential moving average of the weights, used for evaluation and the saved weights (0: off)",
+        "β of an exponential moving average of the weights, and of batch norm's running statistics with them, used "
+        "for evaluation and the saved weights (0: off)",
         Bounds::below(0, 1));
   f.key("bn_weight_decay", bn_weight_decay, "weight decay of normalisation shifts (batch-norm β)",
         Bounds::at_least(0));

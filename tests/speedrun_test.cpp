@@ -166,6 +166,63 @@ TEST(WeightEma, IsTheBiasCorrectedMeanOfTheTrajectory) {
   EXPECT_FALSE(none->averaged_into(out));
 }
 
+// The running statistics (batch norm's) are averaged like the weights: after t steps ŝ is
+// Σ_k (1-β) β^{t-k} s_k / (1 - βᵗ), s_k the statistics after step k's forward pass, recorded
+// here; the whitening filters, a buffer that is not a running statistic, are left out of it.
+TEST(WeightEma, AveragesTheRunningStatisticsAlongsideTheWeights) {
+  Model m = build_model(Shape{3, 8, 8}, {"whiten 2x2", "bn", "relu", "conv 4 3x3 pad=1", "bn", "gap", "dense 2"}, 5);
+  ASSERT_EQ(m.running_stats().numel(), 2 * 24 + 2 * 4);  // whiten 2x2 on 3 channels: 24 filters
+  int64_t running = 0;
+  for (const auto& b : m.named_buffers()) running += b.running ? b.value.numel() : 0;
+  EXPECT_EQ(running, m.running_stats().numel());
+  Rng rng(4);
+  Tensor x({16, 3, 8, 8});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<Real>(rng.uniform(-1, 1));
+  m.init_from_data(x);  // the whitening filters
+  auto loss = make_loss("softmax_xent");
+  OptimizerConfig c;
+  c.momentum = 0.9;
+  c.ema = 0.7;
+  auto opt = make_optimizer(c, m.param_count(), m.running_stats().numel());
+  TrainStep step(m, *loss, *opt, 1);
+  std::vector<std::vector<double>> path;
+  for (int t = 0; t < 5; ++t) {
+    Batch b;
+    b.x = Tensor({8, 3, 8, 8});
+    for (int64_t i = 0; i < b.x.numel(); ++i) b.x[i] = static_cast<Real>(rng.uniform(-1, 1) + t);  // statistics that move
+    for (int i = 0; i < 8; ++i) b.y.push_back(i % 2);
+    step.run(b, t, 0.05);
+    const Tensor& s = m.running_stats();
+    path.emplace_back(s.data(), s.data() + s.numel());
+  }
+  Tensor params = m.params().clone(), stats = m.running_stats().clone();
+  ASSERT_TRUE(opt->averaged_into(params, &stats));
+  int64_t differ = 0;
+  for (int64_t i = 0; i < stats.numel(); ++i) {
+    differ += stats[i] != m.running_stats()[i];
+    double sum = 0;
+    for (size_t k = 0; k < path.size(); ++k)
+      sum += 0.3 * std::pow(0.7, 4 - static_cast<double>(k)) * path[k][static_cast<size_t>(i)];
+    EXPECT_NEAR(stats[i], sum / (1 - std::pow(0.7, 5)), 1e-5 * (1 + std::abs(sum))) << i;
+  }
+  EXPECT_GT(differ, stats.numel() * 9 / 10);
+
+  // A state saved before the statistics were averaged (e, no f) still loads; ŝ is then the
+  // statistics loaded with the model, what such a run was evaluated with.
+  auto old = make_optimizer(c, m.param_count());
+  Tensor theta = m.params().clone(), g = m.grads().clone();
+  old->step(theta, g, m.decay_mask(), 0.05);
+  BinWriter w;
+  old->save_state(w);
+  TempDir dir;
+  w.commit(dir / "old.state");
+  auto resumed = make_optimizer(c, m.param_count(), m.running_stats().numel());
+  BinReader r(dir / "old.state", "optimizer state");
+  resumed->load_state(r, &m.running_stats());
+  ASSERT_TRUE(resumed->averaged_into(params, &stats));
+  for (int64_t i = 0; i < stats.numel(); ++i) EXPECT_NEAR(stats[i], m.running_stats()[i], 1e-6 * (1 + std::abs(stats[i]))) << i;
+}
+
 // Jacobi on Q D Qᵀ: the eigenpairs satisfy A v = λ v, with λ descending and v of unit length.
 TEST(Whiten, SymmetricEigenFindsEveryEigenpair) {
   const int64_t d = 7;

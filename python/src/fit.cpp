@@ -73,7 +73,7 @@ pyb::dict fit(PyModel& self, const pyb::handle& x, const pyb::handle& y, const p
   const bool has_val = !xv.is_none();
   if (has_val) data.val = dataset_from(xv, yv, model.input_shape(), K, "validation_data[0]", "validation_data[1]");
   auto loss = make_loss(e.loss.spec());
-  auto optimizer = make_optimizer(e.optimizer, model.param_count());
+  auto optimizer = make_optimizer(e.optimizer, model.param_count(), model.running_stats().numel());
   auto schedule = make_schedule(e.schedule);
   check_memory(model, std::max(e.train.batch_size, e.train.eval_batch_size));
   init_model_from_data(model, data, e.seed);  // a whiten layer's filters, on the first fit

@@ -178,7 +178,8 @@ std::vector<Param> BatchNorm::params() {
 }
 
 std::vector<Param> BatchNorm::buffers() {
-  return {{"running_mean", &running_mean_, nullptr, false}, {"running_var", &running_var_, nullptr, false}};
+  return {{"running_mean", &running_mean_, nullptr, false, false, /*running=*/true},
+          {"running_var", &running_var_, nullptr, false, false, /*running=*/true}};
 }
 
 void BatchNorm::init(Rng&) {

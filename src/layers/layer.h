@@ -25,7 +25,10 @@
 //      The trainable tensors with their gradients, as handles the model may rebind into one
 //      flat buffer (values are copied first). buffers() are saved state that is not trained
 //      (batch-norm running statistics). Each is tagged: decay (weight decay applies), norm (a
-//      normalisation shift, which the optimizer may treat as a group of its own).
+//      normalisation shift, which the optimizer may treat as a group of its own), running (a
+//      buffer the training forward pass updates in place, which a weight EMA averages; the
+//      layer must write it through its tensor handle, never rebind it, as the model gathers
+//      such buffers into one flat buffer).
 //
 // Layers own parameters and call kiln::ops; they never contain backend-specific code. Each
 // layer's file also parses its line of the experiment-file syntax (a static kind(), listed in
@@ -72,6 +75,11 @@ struct Param {
   // it came from. Scales (γ) are not tagged: a large rate on them is what makes such recipes
   // diverge (airbench, whose recipe this is for, does not train them at all).
   bool norm = false;
+  // A running statistic (buffers only): state that the training forward pass updates from the
+  // data it sees (batch-norm running mean and variance), so it belongs to the weights it was
+  // gathered under. A weight average (optimizer.ema) averages it alongside the weights, so that
+  // the averaged weights are evaluated with statistics of the same trajectory (issue #13).
+  bool running = false;
 };
 
 struct LayerKind;  // layers/registry.h

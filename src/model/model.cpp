@@ -38,7 +38,8 @@ void Model::to(Device device) {
 
 // Gathers the parameters into one flat buffer on `device` (values copied, then the layers'
 // tensors rebound to views of it), the gradients into a second with the same layout (zeroed),
-// and moves the buffers (batch-norm statistics) there too.
+// the running statistics into a third (running_stats()), and moves the other buffers (the
+// whitening filters) there too.
 void Model::bind(Device device) {
   struct Found {
     std::string name;
@@ -70,9 +71,22 @@ void Model::bind(Device device) {
     named_.push_back({f.name, v, *f.p.grad, f.p.decay, f.p.norm});
     off += v.numel();
   }
+  int64_t running = 0;
+  for (auto& b : bufs)
+    if (b.p.running) running += b.p.value->numel();
+  stats_ = Tensor({running}, device);
+  int64_t at = 0;
   for (auto& b : bufs) {
-    *b.p.value = b.p.value->to(device);
-    buffers_.push_back({b.name, *b.p.value, Tensor(), false});
+    Tensor& v = *b.p.value;
+    if (b.p.running) {
+      Tensor view = stats_.slice(at, v.shape());
+      view.copy_from(v);
+      v = view;
+      at += v.numel();
+    } else {
+      v = v.to(device);
+    }
+    buffers_.push_back({b.name, v, Tensor(), false, false, b.p.running});
   }
   device_ = device;
   has_forward_ = false;

@@ -18,6 +18,7 @@ struct NamedTensor {
   Tensor grad;       // undefined for buffers
   bool decay = true;
   bool norm = false;  // a normalisation layer's shift (Param::norm)
+  bool running = false;  // a buffer the training forward pass updates (Param::running)
 };
 
 struct LayerSummary {
@@ -83,6 +84,13 @@ class Model {
   Tensor& grads() { return grads_; }    // their gradients, same layout
   const std::vector<NamedTensor>& named_params() const { return named_; }
   const std::vector<NamedTensor>& named_buffers() const { return buffers_; }
+  // The running statistics (buffers tagged Param::running: batch-norm means and variances),
+  // gathered like the parameters into one flat buffer, in the order of named_buffers(): the
+  // state a training forward pass changes besides the parameters. A weight EMA averages it
+  // with them (TrainStep, TrainLoop::with_averaged_weights) without knowing which layers it
+  // comes from. Empty (0 elements) for a model without any.
+  Tensor& running_stats() { return stats_; }
+  const Tensor& running_stats() const { return stats_; }
   int64_t param_count() const { return params_.numel(); }
   // A mask over the flat parameters: 1 where weight decay applies, 0 elsewhere.
   const Tensor& decay_mask() const { return decay_mask_; }
@@ -122,7 +130,7 @@ class Model {
   Shape input_;
   Device device_ = Device::cpu;
   Sequential net_;
-  Tensor params_, grads_;
+  Tensor params_, grads_, stats_;
   std::vector<NamedTensor> named_, buffers_;
   Tensor decay_mask_;
   std::vector<int64_t> layer_start_;  // flat offset of top-level layer i's first parameter

@@ -29,6 +29,18 @@
 // Evaluation during training and the saved weights files use ê (train/loop.h); checkpoints
 // keep θ, so a resumed run continues the same trajectory.
 //
+// The model's running statistics s (batch-norm means and variances: Model::running_stats, a
+// flat buffer the optimizer knows nothing more about) are averaged the same way, with the same
+// β and bias correction: f ← β f + (1 - β) s_t after step t, ŝ = f / (1 - βᵗ). The statistics
+// the training forward passes gathered belong to the weights they ran with; the averaged
+// weights are evaluated with ŝ, never with the trained model's s_t, which do not match them
+// (issue #13: 13.6% on MNIST after an epoch at β = 0.999, where the trained weights gave
+// 86.4%). Why averaging, not recomputing them for ê by passes over training batches (PyTorch's
+// swa_utils.update_bn): it costs one add per statistic per step instead of a pass over data the
+// optimizer does not have, it is deterministic, and it rides in the checkpoint with e, so a
+// resumed run's weights files are the same bytes. It is PyTorch's AveragedModel with
+// use_buffers=True, and what airbench's lookahead does to the whole model state.
+//
 // The optimizers are listed in one table (registry.cpp); each lives in a file of its own
 // (sgd.cpp, adam.cpp).
 #include <array>
@@ -70,23 +82,31 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual std::string describe() const = 0;  // "sgd momentum=0.9 (classic) weight_decay=0.0005"
   // One update at learning rate lr. decay_mask holds 1 where weight decay applies and 0
-  // elsewhere (same layout).
+  // elsewhere (same layout). stats: the model's running statistics after this step's forward
+  // pass, for the weight EMA to average (their count given to set_ema); null where it keeps
+  // none.
   // With set_param_spans() and bn_lr_scale / bn_weight_decay other than 1 and 0, each span is
   // updated with its group's settings (one update per span); else one update over everything.
-  void step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr);
+  void step(Tensor& params, const Tensor& grads, const Tensor& decay_mask, double lr, const Tensor* stats = nullptr);
   void set_param_spans(std::vector<ParamSpan> spans) { spans_ = std::move(spans); }
   void set_norm_group(double lr_scale, double weight_decay) { norm_lr_scale_ = lr_scale, norm_decay_ = weight_decay; }
-  // Keeps the weight EMA of `param_count` parameters at decay β (0: none).
-  void set_ema(double decay, int64_t param_count);
+  // Keeps the weight EMA of `param_count` parameters and `stats_count` running statistics at
+  // decay β (0: none).
+  void set_ema(double decay, int64_t param_count, int64_t stats_count = 0);
   bool has_ema() const { return ema_decay_ > 0; }
-  // The averaged weights ê into `out` (the parameters' layout and device); false, and `out`
+  // The averaged weights ê into `out` (the parameters' layout and device) and, given `stats`,
+  // the averaged statistics ŝ into it (the running statistics' layout); false, and both
   // untouched, without an EMA or before the first step.
-  bool averaged_into(Tensor& out) const;
+  bool averaged_into(Tensor& out, Tensor* stats = nullptr) const;
+
   int64_t steps() const { return steps_; }
   // The state a resumed run needs (step count and moment buffers), tagged with the optimizer's
   // name so that loading into another optimizer is an error.
+  // stats: the model's running statistics as loaded with it. A state saved before they were
+  // averaged (issue #13) ends with e and lacks f: f then starts as if every step had seen
+  // these statistics (f = (1 - βᵗ) s, so ŝ = s, what such a run was evaluated with).
   void save_state(BinWriter& w) const;
-  void load_state(BinReader& r);
+  void load_state(BinReader& r, const Tensor* stats = nullptr);
   // Moves the moment buffers to a device (they follow the parameters).
   void to(Device device);
   // Whether the step divides by the gradient's own running scale (Adam's √v): then an entry
@@ -110,9 +130,11 @@ class Optimizer {
   double norm_lr_scale_ = 1, norm_decay_ = 0;
   Tensor ones_;  // the decay mask of normalisation spans when bn_weight_decay > 0
   double ema_decay_ = 0;
-  Tensor ema_;   // e, the parameters' layout
-  void update_ema(const Tensor& params);
-  std::vector<Tensor*> buffers() const;  // the non-null entries of state(), as checkpoints hold them
+  Tensor ema_;        // e, the parameters' layout
+  Tensor ema_stats_;  // f, the running statistics' layout (0 elements: none)
+  void update_ema(const Tensor& params, const Tensor* stats);
+  // The non-null entries of state(), then e and f, as checkpoints hold them.
+  std::vector<Tensor*> buffers() const;
 };
 
 // A kind of optimizer: its name in experiment files and how to build it (which validates the
@@ -125,7 +147,9 @@ struct OptimizerKind {
 
 const std::vector<OptimizerKind>& optimizer_kinds();
 
-// Builds the optimizer `config.name` for `param_count` parameters.
-std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, int64_t param_count);
+// Builds the optimizer `config.name` for `param_count` parameters; a weight EMA also averages
+// `stats_count` running statistics (Model::running_stats().numel(); 0 for an optimizer used
+// without a model).
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, int64_t param_count, int64_t stats_count = 0);
 
 }  // namespace kiln

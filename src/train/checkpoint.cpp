@@ -6,7 +6,8 @@ constexpr uint32_t kCheckpointVersion = 4;
 
 // Layout (little-endian), after the magic "KILNCKP1" and u32 version (4):
 //   the model's body (as in a weights file of the same version: version 3 adds the feature
-//   names of a table's columns, version 4 a regression's target statistics), the optimizer's state,
+//   names of a table's columns, version 4 a regression's target statistics), the optimizer's
+//   state (Optimizer::save_state),
 //   i64 epoch, batch, step; f64 loss_sum, correct, seen, window_loss, window_correct,
 //   window_seen; i64 window_batches; f64 epoch_seconds;
 //   u32 count + EpochRow records (version 2: with val_loss, val_acc; version 4: then train_rmse,
@@ -64,7 +65,7 @@ void load_checkpoint(const std::string& path, Model& model, Optimizer& opt, Trai
   auto version = r.pod<uint32_t>();
   if (version < 1 || version > kCheckpointVersion) r.fail("unsupported version " + std::to_string(version));
   model.read_tensors(r, version);  // the model body's version moves with the checkpoint's
-  opt.load_state(r);
+  opt.load_state(r, &model.running_stats());
   s = TrainState{};
   for (int64_t* v : {&s.epoch, &s.batch, &s.step}) *v = r.pod<int64_t>();
   for (double* v : {&s.loss_sum, &s.correct, &s.seen, &s.window_loss, &s.window_correct, &s.window_seen})

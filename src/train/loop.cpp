@@ -158,22 +158,33 @@ void TrainLoop::check_replicas() {
                           " differ from rank 0's (the replicas went apart: internal error, please report it)");
 }
 
+// The averaged weights go in with the running statistics averaged alongside them (the
+// optimizer's ŝ, optim/optimizer.h): evaluated with the trained model's statistics instead,
+// they lost most of their accuracy (issue #13). Both trained buffers come back afterwards, so
+// the checkpoint and the next step see the trajectory untouched.
 void TrainLoop::with_averaged_weights(const std::function<void()>& f) {
   Tensor& params = model_.params();
+  Tensor& stats = model_.running_stats();
   if (!optimizer_.has_ema() || optimizer_.steps() == 0) {
     f();
     return;
   }
   trained_.ensure(params.shape(), params.device());
   trained_.copy_from(params);
-  optimizer_.averaged_into(params);
+  trained_stats_.ensure(stats.shape(), stats.device());
+  trained_stats_.copy_from(stats);
+  optimizer_.averaged_into(params, &stats);
+  auto restore = [&] {
+    params.copy_from(trained_);
+    stats.copy_from(trained_stats_);
+  };
   try {
     f();
   } catch (...) {
-    params.copy_from(trained_);
+    restore();
     throw;
   }
-  params.copy_from(trained_);
+  restore();
 }
 
 const EpochRow& TrainLoop::end_epoch() {

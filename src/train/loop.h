@@ -63,7 +63,8 @@ class TrainLoop {
   // What stopped a diverged epoch (a NaN or infinite loss), and where.
   const std::string& divergence() const { return divergence_; }
 
-  // With a weight EMA (optimizer.ema), runs `f` with the averaged weights in the model and puts
+  // With a weight EMA (optimizer.ema), runs `f` with the averaged weights and the running
+  // statistics averaged with them (batch norm's, Model::running_stats) in the model and puts
   // the trained ones back after it; without, runs `f` on the model as it is. Evaluation in
   // end_epoch() and the trainer's weights files go through it; checkpoints do not.
   void with_averaged_weights(const std::function<void()>& f);
@@ -99,6 +100,7 @@ class TrainLoop {
   Evaluation test_;
   bool previous_exact_ = false;  // the exact-weight-gradient setting before this loop
   Tensor trained_;               // the trained weights while the averaged ones are in the model
+  Tensor trained_stats_;         // and the trained running statistics
 };
 
 }  // namespace kiln

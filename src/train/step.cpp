@@ -133,7 +133,7 @@ TrainStep::Result TrainStep::eager(const Tensor& x, const Batch& batch, int64_t 
   }
   reduce(batch, r);
   clip_gradients();
-  optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
+  optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr, &model_.running_stats());
   return r;
 }
 
@@ -264,7 +264,7 @@ TrainStep::Result TrainStep::graphed(const Tensor& x, const Batch& batch, int64_
     else model_.backward(dout_);
   }
   clip_gradients();
-  optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr);
+  optimizer_.step(model_.params(), model_.grads(), model_.decay_mask(), lr, &model_.running_stats());
   r.correct = count_correct(out, batch);
   if (backward_) ++stats_.replays;
   else ++stats_.eager_steps;

@@ -72,7 +72,7 @@ struct Run {
   // progress: the decoding bar of an image folder (off with --no-progress, and on ranks > 0).
   Run(const Experiment& exp, Comm& c, bool progress)
       : e(exp), comm(c), writer(c.rank() == 0), data(load_data(e.data, e.seed, progress)), model(build_model_for(e, data.train.sample_shape())),
-        loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count())),
+        loss(make_loss(e.loss.spec())), optimizer(make_optimizer(e.optimizer, model.param_count(), model.running_stats().numel())),
         schedule(make_schedule(e.schedule)) {
     model.set_preprocessing(preprocessing_of(data, e.data));
     if (data.train.regression() && model.output_shape().numel() != 1)

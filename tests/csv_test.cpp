@@ -31,28 +31,11 @@
 namespace fs = std::filesystem;
 using namespace kiln;
 using kiln::testing::TempDir;
+using kiln::testing::error_of;
+using kiln::testing::slurp;
+using kiln::testing::write_text;
 
 namespace {
-
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// The message of what `f` throws ("" when it throws nothing).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 ReadOptions label(const std::string& name) {
   ReadOptions o;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -426,6 +427,47 @@ TEST(ReportPieces, DynamicsChartsHoldTheRecordedNumbers) {
 }
 
 // Nothing at all: every section still there, saying so, and every figure a readable PNG.
+// The per-epoch table: classification shows accuracies and highlights the highest test
+// accuracy; regression shows RMSE and MAE and highlights the lowest test RMSE. A first epoch
+// without a number (NaN) is never the highlighted one.
+TEST_F(Report, EpochTableHighlightsTheBestEpochOfEitherTask) {
+  // The <tr> of the highlighted rows of <table id="epoch-table">, by the epoch in their first cell.
+  auto best_epochs = [](const std::string& html) {
+    std::vector<std::string> epochs;
+    const size_t start = html.find("<table id=\"epoch-table\""), end = html.find("</table>", start);
+    static const std::regex best("<tr class=\"best\"><td[^>]*>([0-9]+)</td>");
+    const std::string t = html.substr(start, end - start);
+    for (std::sregex_iterator r(t.begin(), t.end(), best), e; r != e; ++r) epochs.push_back((*r)[1]);
+    return epochs;
+  };
+  ReportData d;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double acc[] = {nan, 0.91, 0.95, 0.93}, rmse[] = {nan, 3.5, 2.5, 2.75};
+  for (int i = 0; i < 4; ++i) {
+    EpochRow r;
+    r.epoch = i + 1, r.test_acc = acc[i], r.test_rmse = rmse[i], r.test_mae = rmse[i] / 2, r.train_rmse = 4 - i;
+    d.epochs.push_back(r);
+  }
+  d.epochs[1].test_rmse = 2.0;  // the lowest RMSE is in another epoch than the highest accuracy
+  std::string html = slurp(write_report(d, dir_));
+  EXPECT_EQ(best_epochs(html), std::vector<std::string>{"3"});
+  auto rows = table_rows(html, "epoch-table");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[2].size(), 7u);  // epoch, train loss/acc, test loss/acc, learning rate, time
+  EXPECT_EQ(rows[2][4], "95.00%");
+  EXPECT_NE(html.find("the highlighted row has the best test accuracy"), std::string::npos);
+
+  d.regression = true;
+  html = slurp(write_report(d, dir_));
+  EXPECT_EQ(best_epochs(html), std::vector<std::string>{"2"});
+  rows = table_rows(html, "epoch-table");
+  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_EQ(rows[1].size(), 8u);  // epoch, train loss/RMSE, test loss/RMSE/MAE, learning rate, time
+  EXPECT_DOUBLE_EQ(std::stod(rows[1][4]), 2.0);
+  EXPECT_DOUBLE_EQ(std::stod(rows[1][5]), 1.75);
+  EXPECT_NE(html.find("the highlighted row has the lowest test RMSE"), std::string::npos);
+}
+
 TEST_F(Report, EmptyDataSaysNoData) {
   ReportData d;
   const std::string html = slurp(write_report(d, dir_));

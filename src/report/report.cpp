@@ -184,56 +184,61 @@ std::string dynamics_section(const ReportData& d, const std::string& dir) {
   return section("dynamics", "Gradients and weights", h);
 }
 
-std::string regression_epochs(const ReportData& d) {
-  const bool val = any_finite(d.epochs, &EpochRow::val_loss);
+// A column of the per-epoch table: its heading and how one epoch shows in it.
+struct EpochColumn {
+  const char* heading;
+  std::string (*text)(const EpochRow&);
+};
+
+// The per-epoch table: one row per finished epoch in the given columns; the row whose
+// `best_by` is lowest (lowest_best) or highest is highlighted, and `best_means` says which.
+std::string epoch_table(const ReportData& d, const std::vector<EpochColumn>& columns, double EpochRow::*best_by,
+                        bool lowest_best, const std::string& best_means) {
   HtmlTable t;
   t.id = "epoch-table";
-  t.header = {"epoch", "train loss", "train RMSE", "test loss", "test RMSE", "test MAE"};
-  if (val) t.header.insert(t.header.end(), {"val loss", "val RMSE", "val MAE"});
-  t.header.insert(t.header.end(), {"learning rate", "time"});
+  for (const EpochColumn& c : columns) t.header.push_back(c.heading);
   t.numeric.assign(t.header.size(), true);
+  // !(a >= b) rather than a < b: a finite value replaces a NaN first row.
+  const auto better = [&](double a, double b) { return lowest_best ? !(a >= b) : !(a <= b); };
   size_t best = 0;
   for (size_t i = 0; i < d.epochs.size(); ++i)
-    if (std::isfinite(d.epochs[i].test_rmse) && !(d.epochs[i].test_rmse >= d.epochs[best].test_rmse)) best = i;
+    if (std::isfinite(d.epochs[i].*best_by) && better(d.epochs[i].*best_by, d.epochs[best].*best_by)) best = i;
   for (size_t i = 0; i < d.epochs.size(); ++i) {
-    const EpochRow& r = d.epochs[i];
-    std::vector<std::string> row = {std::to_string(r.epoch), fixed(r.train_loss, 4), general(r.train_rmse),
-                                    fixed(r.test_loss, 4),   general(r.test_rmse),  general(r.test_mae)};
-    if (val) row.insert(row.end(), {fixed(r.val_loss, 4), general(r.val_rmse), general(r.val_mae)});
-    row.insert(row.end(), {lr_text(r.lr), duration(r.seconds)});
-    t.rows.push_back(row);
+    std::vector<std::string> row;
+    for (const EpochColumn& c : columns) row.push_back(c.text(d.epochs[i]));
+    t.rows.push_back(std::move(row));
     t.row_classes.push_back(i == best ? "best" : "");
   }
   return section("epochs", "Per-epoch metrics",
-                 explain("One row per finished epoch; the highlighted row has the lowest test RMSE.") + "<div class=\"scroll\">" +
-                     to_html(t) + "</div>\n");
+                 explain("One row per finished epoch; the highlighted row has the " + best_means + ".") +
+                     "<div class=\"scroll\">" + to_html(t) + "</div>\n");
 }
 
 std::string epochs_section(const ReportData& d) {
   if (d.epochs.empty()) return section("epochs", "Per-epoch metrics", no_data_html("No data: no epoch has finished yet."));
-  if (d.regression) return regression_epochs(d);
-  const bool val = any_finite(d.epochs, &EpochRow::val_loss) || any_finite(d.epochs, &EpochRow::val_acc);
-  HtmlTable t;
-  t.id = "epoch-table";
-  t.header = {"epoch", "train loss", "train acc", "test loss", "test acc"};
-  if (val) t.header.insert(t.header.end(), {"val loss", "val acc"});
-  t.header.insert(t.header.end(), {"learning rate", "time"});
-  t.numeric.assign(t.header.size(), true);
-  size_t best = 0;
-  for (size_t i = 0; i < d.epochs.size(); ++i)
-    if (std::isfinite(d.epochs[i].test_acc) && !(d.epochs[i].test_acc <= d.epochs[best].test_acc)) best = i;
-  for (size_t i = 0; i < d.epochs.size(); ++i) {
-    const EpochRow& r = d.epochs[i];
-    std::vector<std::string> row = {std::to_string(r.epoch), fixed(r.train_loss, 4), percent(r.train_acc), fixed(r.test_loss, 4),
-                                    percent(r.test_acc)};
-    if (val) row.insert(row.end(), {fixed(r.val_loss, 4), percent(r.val_acc)});
-    row.insert(row.end(), {lr_text(r.lr), duration(r.seconds)});
-    t.rows.push_back(row);
-    t.row_classes.push_back(i == best ? "best" : "");
+  using R = const EpochRow&;
+  std::vector<EpochColumn> c = {{"epoch", [](R r) { return std::to_string(r.epoch); }},
+                                {"train loss", [](R r) { return fixed(r.train_loss, 4); }}};
+  const auto add = [&](std::initializer_list<EpochColumn> more) { c.insert(c.end(), more); };
+  if (d.regression) {
+    add({{"train RMSE", [](R r) { return general(r.train_rmse); }},
+         {"test loss", [](R r) { return fixed(r.test_loss, 4); }},
+         {"test RMSE", [](R r) { return general(r.test_rmse); }},
+         {"test MAE", [](R r) { return general(r.test_mae); }}});
+    if (any_finite(d.epochs, &EpochRow::val_loss))
+      add({{"val loss", [](R r) { return fixed(r.val_loss, 4); }},
+           {"val RMSE", [](R r) { return general(r.val_rmse); }},
+           {"val MAE", [](R r) { return general(r.val_mae); }}});
+  } else {
+    add({{"train acc", [](R r) { return percent(r.train_acc); }},
+         {"test loss", [](R r) { return fixed(r.test_loss, 4); }},
+         {"test acc", [](R r) { return percent(r.test_acc); }}});
+    if (any_finite(d.epochs, &EpochRow::val_loss) || any_finite(d.epochs, &EpochRow::val_acc))
+      add({{"val loss", [](R r) { return fixed(r.val_loss, 4); }}, {"val acc", [](R r) { return percent(r.val_acc); }}});
   }
-  return section("epochs", "Per-epoch metrics",
-                 explain("One row per finished epoch; the highlighted row has the best test accuracy.") + "<div class=\"scroll\">" +
-                     to_html(t) + "</div>\n");
+  add({{"learning rate", [](R r) { return lr_text(r.lr); }}, {"time", [](R r) { return duration(r.seconds); }}});
+  return d.regression ? epoch_table(d, c, &EpochRow::test_rmse, true, "lowest test RMSE")
+                      : epoch_table(d, c, &EpochRow::test_acc, false, "best test accuracy");
 }
 
 std::string confusion_section(const ReportData& d, const std::string& dir) {

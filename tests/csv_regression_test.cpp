@@ -157,15 +157,8 @@ TEST(CsvRegressionMetrics, MaeAndRmseOfAKnownCase) {
 // Sharded over ranks, a regression's evaluation has one process's bits.
 TEST(CsvRegressionMetrics, ShardedEvaluationGivesOneProcessNumbersExactly) {
   set_threads(1);
-  Dataset d;
-  d.source = "generated";
-  d.sample = Shape{3};
-  d.floats = true;
-  d.target = "t";
-  for (int i = 0; i < 53; ++i) {
-    for (int k = 0; k < 3; ++k) d.values.push_back(static_cast<float>(std::sin(i * 1.7 + k)));
-    d.targets.push_back(static_cast<float>(5 + 3 * std::cos(i * 0.3)));
-  }
+  const Dataset d = kiln::testing::regression_dataset(
+      53, 3, [](int i, int k) { return std::sin(i * 1.7 + k); }, [](int i) { return 5 + 3 * std::cos(i * 0.3); });
   const Normalization norm{{0, 0, 0}, {1, 1, 1}, {5}, {3}};
   auto net = [] { return build_model(Shape{3}, {"dense 8", "relu", "dense 1"}, 4); };
   auto loss = make_loss("mse");
@@ -414,15 +407,8 @@ TEST_F(CsvRegression, OnTheCommandLine) {
 // rounding: the ranks' sums are taken in another order), also with a short last batch.
 TEST(CsvRegressionRanks, ShardedStepsTrainAsOneProcess) {
   set_threads(1);
-  Dataset d;
-  d.source = "generated";
-  d.sample = Shape{3};
-  d.floats = true;
-  d.target = "t";
-  for (int i = 0; i < 45; ++i) {  // batches of 16: two full, one of 13
-    for (int k = 0; k < 3; ++k) d.values.push_back(static_cast<float>(std::sin(i * 0.7 + 2 * k)));
-    d.targets.push_back(static_cast<float>(7 + 2 * std::cos(i * 0.4)));
-  }
+  const Dataset d = kiln::testing::regression_dataset(  // 45 rows: batches of 16, two full, one of 13
+      45, 3, [](int i, int k) { return std::sin(i * 0.7 + 2 * k); }, [](int i) { return 7 + 2 * std::cos(i * 0.4); });
   const Normalization norm{{0, 0, 0}, {1, 1, 1}, {7}, {2}};
   auto train_on = [&](Comm* comm) {
     Model m = build_model(Shape{3}, {"dense 8", "tanh", "dense 1"}, 6);

@@ -132,4 +132,20 @@ inline Dataset pattern_dataset(int64_t n, int64_t C, int64_t H, int64_t W, int c
   return d;
 }
 
+// An in-memory regression table of n rows: float features x(i, k), k < features, and the
+// numeric target column "t" = t(i).
+template <class X, class T>
+Dataset regression_dataset(int n, int features, X x, T t) {
+  Dataset d;
+  d.source = "generated";
+  d.sample = Shape{features};
+  d.floats = true;
+  d.target = "t";
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < features; ++k) d.values.push_back(static_cast<float>(x(i, k)));
+    d.targets.push_back(static_cast<float>(t(i)));
+  }
+  return d;
+}
+
 }  // namespace kiln::testing

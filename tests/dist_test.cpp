@@ -387,6 +387,31 @@ TEST_F(Mpi, ShardedEvaluationGivesOneProcessNumbers) {
   EXPECT_EQ(m[4], acc.str());
 }
 
+// Batch norm without train.sync_bn: each rank's running statistics come from its own shards.
+// After every epoch the ranks take their mean, so the sharded evaluation is of one model, the
+// one rank 0 saves: `kiln eval` of weights.kiln gives the run's test loss to all 9 digits, with
+// and without the weight EMA (whose averaged statistics are made equal too). Before, rank 1
+// evaluated its half of the test set with statistics rank 0 never saved.
+TEST_F(Mpi, BatchNormStatisticsAreOneModelAcrossRanks) {
+  write_variant("bn", "\"conv 4 3x3 pad=1\", \"bn\", \"relu\", \"maxpool 2\", \"dense 16\", \"relu\", \"dense 4\"",
+                "eval_batch_size = 16\n");
+  for (const std::string ema : {"0", "0.9"}) {
+    const std::string runs = data_ + "/runs-ema" + ema;
+    const Ran r = sh(mpirun(2) + KILN_TEST_BINARY + " train " + data_ + "/bn.toml --set train.epochs=2 --set optimizer.ema=" +
+                     ema + " --no-progress --threads 1 --runs " + runs);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    const fs::path run = folders(runs).at(0);
+    const std::vector<std::string> m = last_metrics(run);
+    ASSERT_GE(m.size(), 5u);
+    set_threads(1);
+    SavedRun saved = open_saved_run(run.string());
+    const SavedEvaluation one = evaluate_saved(saved, "", 16);
+    std::ostringstream loss;
+    loss << std::setprecision(9) << one.ev.loss;
+    EXPECT_EQ(m[3], loss.str()) << "ema " << ema;
+  }
+}
+
 // A rank killed mid-run (step 20, in epoch 2) ends the job on every rank without a hang; the
 // checkpoint of epoch 1 stays good, and resuming it on 3 ranks ends where one process does.
 TEST_F(Mpi, KilledRankEndsTheJobAndTheRunResumesOnOtherRanks) {

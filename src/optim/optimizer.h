@@ -98,6 +98,9 @@ class Optimizer {
   // the averaged statistics ŝ into it (the running statistics' layout); false, and both
   // untouched, without an EMA or before the first step.
   bool averaged_into(Tensor& out, Tensor* stats = nullptr) const;
+  // f, the running statistics' average before its bias correction (null without one), for a
+  // data-parallel run to make equal on every rank.
+  Tensor* averaged_stats() { return ema_stats_.numel() > 0 ? &ema_stats_ : nullptr; }
 
   int64_t steps() const { return steps_; }
   // The state a resumed run needs (step count and moment buffers), tagged with the optimizer's

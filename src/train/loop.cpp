@@ -124,6 +124,7 @@ TrainLoop::Outcome TrainLoop::run_epoch(const LoopEvents& events) {
     }
   }
   epoch_train_seconds_ = seconds() + st_.epoch_seconds;
+  average_running_stats();
   check_replicas();
   return Outcome::epoch_done;
 }
@@ -135,6 +136,26 @@ bool TrainLoop::any_rank_stops(bool here) {
   double flag = here ? 1 : 0;
   comm_->sum(&flag, 1);
   return flag > 0;
+}
+
+// Without train.sync_bn each rank's batch norm gathers running statistics from its own shards:
+// the replicas' weights are equal but their statistics are not, so rank 0's weights.kiln was
+// one of several models and the sharded evaluation mixed them (its test loss was no saved
+// model's). After each epoch the statistics, and their weight-EMA averages, become their mean
+// over the ranks on every rank. For equal shards the mean of the running means is the global
+// batch's; the variance misses the spread of the shards' means (PyTorch's DDP broadcasts rank
+// 0's buffers instead, which keeps one shard's view only). With sync_bn they are equal already.
+void TrainLoop::average_running_stats() {
+  if (!comm_ || e_.train.sync_bn) return;
+  for (Tensor* stats : {&model_.running_stats(), optimizer_.averaged_stats()}) {
+    if (!stats || stats->numel() == 0) continue;
+    Tensor host(stats->shape(), Device::cpu);
+    host.copy_from(*stats);
+    comm_->sum(host.data(), host.numel());
+    const Real share = Real(1) / static_cast<Real>(comm_->size());
+    for (int64_t i = 0; i < host.numel(); ++i) host.data()[i] *= share;
+    stats->copy_from(host);
+  }
 }
 
 // The replicas take the same update from the same summed gradient, so their weights must stay

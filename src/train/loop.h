@@ -77,6 +77,7 @@ class TrainLoop {
   void record_grad_norms();
   bool any_rank_stops(bool here);
   void check_replicas();
+  void average_running_stats();
   Comm* comm_ = nullptr;
   void record_histograms();
   struct LayerGrads {

@@ -7,9 +7,10 @@ files, printing time-to-accuracy after every epoch.
 Everything is read from the experiment file, as kiln reads it: the layers (translated by
 torch_speed.build; the whitening convolution's filters set from 5,000 training images), the data (the CIFAR-10 binary files of data.dir, normalised per channel with
 the training set's mean and std), label smoothing, Nesterov SGD with weight decay on weights
-only, a separate parameter group for batch-norm shifts (optimizer.bn_lr_scale, bn_weight_decay), the onecycle schedule stepped per batch (PyTorch's OneCycleLR, as kiln's),
+only, a separate parameter group for batch-norm shifts (optimizer.bn_lr_scale, bn_weight_decay; γ
+fixed where the spec says bn scale=false, the logits scaled by a `scale F` layer), the onecycle schedule stepped per batch (PyTorch's OneCycleLR, as kiln's),
 the weight EMA with its bias correction (optimizer.ema, evaluation on the averaged weights and
-the live batch-norm statistics, as kiln), crops from the image padded with black
+batch-norm running statistics averaged alongside them, as kiln), crops from the image padded with black
 (data.crop_pad), alternating flips (data.alternate_flip: a seeded coin per image for even
 epochs, the other side in odd ones) and flip test-time augmentation (train.eval_flip).
 
@@ -175,7 +176,10 @@ def main():
     steps_per_epoch = math.ceil(xtr.shape[0] / batch)
     total = epochs * steps_per_epoch
     beta = o.get("ema", 0.0)
-    params = [p for p in model.parameters() if p.requires_grad]
+    # The EMA averages the trained parameters and batch norm's running statistics alike (kiln's
+    # optimizer.ema since the statistics are averaged with the weights: docs/speedrun.md).
+    params = [p for p in model.parameters() if p.requires_grad] + \
+        [b for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var"))]
     ema = [torch.zeros_like(p) for p in params] if beta > 0 else None
     order_rng = np.random.default_rng(seed)
     coin = torch.from_numpy(np.random.default_rng(seed + 1).random(xtr.shape[0]) < 0.5)

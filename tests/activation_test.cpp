@@ -10,6 +10,8 @@
 
 #include "backend/cpu/activation.h"
 #include "backend/cpu/fast_math.h"
+#include "layers/activation.h"
+#include "model/build.h"
 
 using namespace kiln;
 
@@ -125,5 +127,23 @@ TEST(Activation, KernelsMatchTheirFormulas) {
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], 1 / (1 + std::exp(-static_cast<double>(x[i]))), 1e-6) << i;
     cpu::activation_backward(math::Sigmoid{}, y.data(), dy.data(), dx.data(), n);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(dx[i], dy[i] * y[i] * (1 - y[i]), 1e-6) << i;
+  }
+}
+
+// scale F: y = F·x, dx = F·dy, no parameters; its spec reads back as the same factor.
+TEST(Activation, ScaleLayerMultipliesBothWaysAndKeepsItsSpec) {
+  Model m = build_model(Shape{4}, {"scale 0.111111"}, 1);
+  EXPECT_EQ(m.param_count(), 0);
+  EXPECT_EQ(m.net()[0].spec(), "scale 0.111111");
+  EXPECT_EQ(build_model(Shape{4}, {"scale factor=-2"}, 1).net()[0].spec(), "scale -2");
+  EXPECT_EQ(Scale(Real(1.0 / 3)).spec(), "scale 0.33333334");  // the float 1/3 needs eight digits
+  EXPECT_THROW(build_model(Shape{4}, {"scale nan"}, 1), Error);
+  const float x[3] = {1, -2, 0.5f}, dy[3] = {3, 1, -1};
+  float y[3], dx[3];
+  cpu::activation_forward(math::Scale{0.25f}, x, y, 3);
+  cpu::activation_backward(math::Scale{0.25f}, x, dy, dx, 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(y[i], 0.25f * x[i]);
+    EXPECT_EQ(dx[i], 0.25f * dy[i]);
   }
 }

@@ -10,6 +10,7 @@
 #include "backend/cpu/norm.h"
 #include "layers/batchnorm.h"
 #include "layers/dropout.h"
+#include "model/build.h"
 
 using namespace kiln;
 
@@ -192,6 +193,29 @@ TEST(BatchNorm, ShapeErrorsAndSpec) {
   EXPECT_EQ(params[1].name, "beta");
   EXPECT_FALSE(params[0].decay);
   EXPECT_FALSE(params[1].decay);
+}
+
+// bn scale=false (airbench's BatchNorm): γ fixed at 1, a buffer the optimizer never sees;
+// β still trained and tagged for the normalisation group.
+TEST(BatchNorm, FixedScaleIsABufferNotAParameter) {
+  Model m = build_model(Shape{3, 4, 4}, {"bn momentum=0.4 eps=1e-12 scale=false"}, 1);
+  EXPECT_EQ(m.param_count(), 3);  // β only
+  EXPECT_EQ(m.net()[0].spec(), "bn momentum=0.4 eps=1e-12 scale=false");
+  BatchNorm bn(3, Real(0.1), Real(1e-5), /*trained_scale=*/false);
+  auto p = bn.params();
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].name, "beta");
+  EXPECT_TRUE(p[0].norm);
+  auto b = bn.buffers();
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].name, "gamma");
+  EXPECT_FALSE(b[0].running);  // constant: nothing for the weight EMA to average
+  Tensor x({4, 3, 2, 2}), y(x.shape()), dy(x.shape()), dx(x.shape());
+  Rng rng(4);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<Real>(rng.uniform(-1, 2)), dy[i] = static_cast<Real>(rng.uniform(-1, 1));
+  bn.forward(x, y, {Mode::train, 0, 0});
+  bn.backward(x, y, dy, &dx);
+  for (int64_t c = 0; c < 3; ++c) EXPECT_EQ((*b[0].value)[c], Real(1));
 }
 
 namespace {

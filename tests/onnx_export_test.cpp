@@ -22,7 +22,7 @@ Model every_layer_model() {
   Model m = build_model(Shape{3, 12, 12},
                         {"conv 6 3x3 pad=1", "bn", "relu", "maxpool 2", "residual { conv 6 3x3 pad=1; bn eps=0.001; leakyrelu 0.2 }",
                          "residual { conv 8 3x3 stride=2 pad=1; tanh }", "avgpool 3 stride=1", "dropout 0.5", "gap", "dense 16", "gelu",
-                         "sigmoid", "dense 5"},
+                         "sigmoid", "dense 5", "scale 0.111111"},
                         3);
   Rng rng(11);
   for (const auto& b : m.named_buffers()) {

@@ -36,7 +36,7 @@ TEST(OnnxImport, AnExportedChainComesBackWithTheSameLogitsNormalisationAndClasse
   Model m = build_model(Shape{3, 10, 10},
                         {"conv 5 3x3 pad=1", "bn eps=0.001", "relu", "maxpool 2", "conv 6 3x3 stride=2 pad=1 bias=false",
                          "leakyrelu 0.2", "avgpool 2 stride=1", "flatten", "dropout 0.3", "dense 12", "tanh", "dense 4",
-                         "sigmoid", "dense 3"},
+                         "sigmoid", "dense 3", "scale -0.25"},
                         5);
   Rng rng(2);
   for (const auto& b : m.named_buffers()) {

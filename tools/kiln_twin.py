@@ -9,7 +9,7 @@ them, by running the layers built so far on one zero sample.
 torch is imported on first use, so that the scripts can print --help without it.
 """
 
-SUPPORTED = ("conv, whiten, dense, bn, relu, leakyrelu, gelu, tanh, sigmoid, maxpool, avgpool, gap, flatten, "
+SUPPORTED = ("conv, whiten, dense, bn, relu, leakyrelu, gelu, tanh, sigmoid, scale, maxpool, avgpool, gap, flatten, "
              "dropout, residual { ... }")
 
 
@@ -54,6 +54,14 @@ def twin(specs, in_shape, inplace=False):
         def forward(self, x):
             return self.body(x) + (self.proj(x) if self.proj is not None else x)
 
+    class Scale(nn.Module):  # y = F·x, as kiln's scale layer
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def forward(self, x):
+            return x * self.factor
+
     def out_shape(mods, shape):
         with torch.no_grad():
             return tuple(nn.Sequential(*mods).eval()(torch.zeros(1, *shape)).shape[1:]) if mods else tuple(shape)
@@ -94,8 +102,11 @@ def twin(specs, in_shape, inplace=False):
         elif name == "flatten":
             mods.append(nn.Flatten())
         elif name == "bn":
-            mods.append((nn.BatchNorm2d if len(cur) == 3 else nn.BatchNorm1d)(
-                cur[0], eps=float(opt.get("eps", 1e-5)), momentum=float(opt.get("momentum", 0.1))))
+            bn = (nn.BatchNorm2d if len(cur) == 3 else nn.BatchNorm1d)(
+                cur[0], eps=float(opt.get("eps", 1e-5)), momentum=float(opt.get("momentum", 0.1)))
+            if opt.get("scale", "true") == "false":  # kiln's fixed γ = 1
+                bn.weight.requires_grad_(False)
+            mods.append(bn)
         elif name == "relu":
             mods.append(nn.ReLU(inplace=inplace))
         elif name == "leakyrelu":
@@ -106,6 +117,8 @@ def twin(specs, in_shape, inplace=False):
             mods.append(nn.Tanh())
         elif name == "sigmoid":
             mods.append(nn.Sigmoid())
+        elif name == "scale":
+            mods.append(Scale(float(pos[0]) if pos else float(opt.get("factor", 1.0))))
         elif name == "dropout":
             mods.append(nn.Dropout(float(pos[0]) if pos else 0.5))
         elif name == "gap":

@@ -4,10 +4,12 @@
 //   Tanh       f'(x) = 1 - y²           (from the cached output)
 //   Sigmoid    f'(x) = y (1 - y)
 //   GELU       f'(x) = Φ(x) + x φ(x)  (from the input)
+//   Scale      f'(x) = F              (a constant)
 #include "layers/activation.h"
 
 #include <cmath>
 #include <sstream>
+#include <string>
 
 #include "backend/ops.h"
 #include "layers/registry.h"
@@ -41,6 +43,32 @@ std::string LeakyReLU::spec() const {
   std::ostringstream os;
   os << "leakyrelu " << std::get<math::LeakyRelu>(function()).slope;
   return os.str();
+}
+
+// "scale 0.111111" or "scale factor=0.111111".
+LayerKind Scale::kind() {
+  return {"scale", {}, "scale F (y = F·x)", [](SpecLine& s, const BuildContext&) -> std::unique_ptr<Layer> {
+            const double f = s.has_positional() ? s.positional_double("factor") : s.option_double("factor", 1.0);
+            return std::make_unique<Scale>(static_cast<Real>(f));
+          }};
+}
+
+Scale::Scale(Real factor) : ActivationLayer(math::Scale{static_cast<float>(factor)}) {
+  if (!std::isfinite(factor)) throw Error("scale: the factor must be a finite number");
+}
+
+// The fewest digits (at most nine) that read back as the same float: a spec is what a saved
+// model rebuilds from, and "scale 0.111111" should stay that, not become 0.111111000.
+std::string Scale::spec() const {
+  const float f = std::get<math::Scale>(function()).factor;
+  std::ostringstream os;
+  for (int digits = 6; digits <= 9; ++digits) {
+    os.str("");
+    os.precision(digits);
+    os << f;
+    if (std::stof(os.str()) == f) break;
+  }
+  return "scale " + os.str();
 }
 
 void ActivationLayer::forward(const Tensor& x, Tensor& y, const Pass&) { ops::activation_forward(f_, x, y); }

@@ -56,4 +56,14 @@ class GELU : public ActivationLayer {
   std::string spec() const override { return "gelu"; }
 };
 
+// y = F·x, dx = F·dy, no parameters: a constant factor, e.g. airbench's 1/9 on the logits
+// (a temperature on the softmax that lets its rates be used unconverted).
+class Scale : public ActivationLayer {
+ public:
+  explicit Scale(Real factor);
+  static LayerKind kind();
+  std::string spec() const override;
+  int64_t forward_flops(const Shape& in) const override { return in.numel(); }
+};
+
 }  // namespace kiln

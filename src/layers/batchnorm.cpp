@@ -34,7 +34,8 @@
 
 namespace kiln {
 
-BatchNorm::BatchNorm(int64_t features, Real momentum, Real eps) : F_(features), momentum_(momentum), eps_(eps) {
+BatchNorm::BatchNorm(int64_t features, Real momentum, Real eps, bool trained_scale)
+    : F_(features), momentum_(momentum), eps_(eps), trained_scale_(trained_scale) {
   check_range("bn", "the feature count", F_, 1, kMaxFeatures);
   if (!(momentum_ >= 0 && momentum_ <= 1)) throw Error("bn: momentum must be in [0, 1], got " + std::to_string(momentum_));
   if (!(eps_ > 0)) throw Error("bn: eps must be positive, got " + std::to_string(eps_));
@@ -52,12 +53,13 @@ BatchNorm::BatchNorm(int64_t features, Real momentum, Real eps) : F_(features), 
 }
 
 LayerKind BatchNorm::kind() {
-  return {"bn", {"batchnorm"}, "bn [momentum=0.1] [eps=1e-5]",
+  return {"bn", {"batchnorm"}, "bn [momentum=0.1] [eps=1e-5] [scale=true]",
           [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
             if (ctx.input.rank() != 2 && ctx.input.rank() != 4)
               s.fail("needs (N, F) or (N, C, H, W) input, got " + ctx.input.str());
             const double m = s.option_double("momentum", 0.1), eps = s.option_double("eps", 1e-5);
-            return std::make_unique<BatchNorm>(ctx.input[1], static_cast<Real>(m), static_cast<Real>(eps));
+            const bool scale = s.option_bool("scale", true);
+            return std::make_unique<BatchNorm>(ctx.input[1], static_cast<Real>(m), static_cast<Real>(eps), scale);
           }};
 }
 
@@ -66,6 +68,7 @@ std::string BatchNorm::spec() const {
   os << "bn";
   if (momentum_ != Real(0.1)) os << " momentum=" << momentum_;
   if (eps_ != Real(1e-5)) os << " eps=" << eps_;
+  if (!trained_scale_) os << " scale=false";
   return os.str();
 }
 
@@ -173,13 +176,18 @@ void BatchNorm::backward_synced(const Tensor& x, const Tensor& dy, Tensor* dx) {
   ops::batchnorm_backward(x, u_, mean_, rstd_, gamma_, /*batch_stats=*/false, dx, sum_dgamma_, sum_dbeta_);
 }
 
+// A fixed γ (scale=false) is a buffer: the optimizer never sees it; its gradient is computed by
+// the shared kernel and dropped.
 std::vector<Param> BatchNorm::params() {
+  if (!trained_scale_) return {{"beta", &beta_, &dbeta_, false, /*norm=*/true}};
   return {{"gamma", &gamma_, &dgamma_, false}, {"beta", &beta_, &dbeta_, false, /*norm=*/true}};
 }
 
 std::vector<Param> BatchNorm::buffers() {
-  return {{"running_mean", &running_mean_, nullptr, false, false, /*running=*/true},
-          {"running_var", &running_var_, nullptr, false, false, /*running=*/true}};
+  std::vector<Param> b{{"running_mean", &running_mean_, nullptr, false, false, /*running=*/true},
+                       {"running_var", &running_var_, nullptr, false, false, /*running=*/true}};
+  if (!trained_scale_) b.insert(b.begin(), {"gamma", &gamma_, nullptr, false});
+  return b;
 }
 
 void BatchNorm::init(Rng&) {

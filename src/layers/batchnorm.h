@@ -8,10 +8,11 @@ namespace kiln {
 // ones with `momentum` (PyTorch's convention: running = (1 - m) running + m batch, unbiased
 // variance for the running estimate); eval uses the running statistics. With a BatchSync in
 // the training Pass (train.sync_bn), the batch statistics, and backward's two sums, are the
-// global batch's over every replica (batchnorm.cpp).
+// global batch's over every replica (batchnorm.cpp). With trained_scale false (`bn scale=false`,
+// airbench's BatchNorm) γ stays at 1: a buffer, saved and exported, never updated.
 class BatchNorm : public Layer {
  public:
-  explicit BatchNorm(int64_t features, Real momentum = Real(0.1), Real eps = Real(1e-5));
+  explicit BatchNorm(int64_t features, Real momentum = Real(0.1), Real eps = Real(1e-5), bool trained_scale = true);
   static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
@@ -25,6 +26,7 @@ class BatchNorm : public Layer {
  private:
   int64_t F_;
   Real momentum_, eps_;
+  bool trained_scale_ = true;
   Tensor gamma_, dgamma_, beta_, dbeta_;
   Tensor running_mean_, running_var_;
   Tensor mean_, rstd_;  // of the last forward: batch statistics (train) or running ones (eval)

@@ -18,7 +18,7 @@ const std::vector<LayerKind>& layer_kinds() {
   static const std::vector<LayerKind> kinds{
       Dense::kind(),   Conv2d::kind(),  MaxPool2d::kind(), AvgPool2d::kind(), GlobalAvgPool::kind(),
       ReLU::kind(),    LeakyReLU::kind(), Tanh::kind(),    Sigmoid::kind(),   GELU::kind(),      Dropout::kind(),
-      BatchNorm::kind(), Flatten::kind(), Residual::kind(), Whiten::kind(),
+      BatchNorm::kind(), Flatten::kind(), Residual::kind(), Whiten::kind(), Scale::kind(),
   };
   return kinds;
 }

@@ -149,6 +149,8 @@ class GraphBuilder {
       }
       if (const auto* lr = std::get_if<math::LeakyRelu>(&a->function()))
         return node("LeakyRelu", {x}, {attr_float("alpha", lr->slope)});
+      if (const auto* sc = std::get_if<math::Scale>(&a->function()))
+        return node("Mul", {x, initializer(path + "factor", {}, {sc->factor})});
     }
     if (dynamic_cast<Residual*>(&l)) {
       const auto kids = l.children();
@@ -157,7 +159,7 @@ class GraphBuilder {
       return node("Add", {fx, skip});
     }
     throw Error("layer '" + spec + "' has no ONNX form in kiln's exporter (it writes conv, dense, maxpool, avgpool, "
-                "gap, flatten, dropout, bn, relu, leakyrelu, tanh, sigmoid, gelu and residual blocks)");
+                "gap, flatten, dropout, bn, relu, leakyrelu, tanh, sigmoid, gelu, scale and residual blocks)");
   }
 };
 

@@ -12,7 +12,7 @@ const char* const kSupportedOps =
     "Conv, Gemm, MatMul (with an Add of its bias), Relu, LeakyRelu, Tanh, Sigmoid, MaxPool, AveragePool, "
     "GlobalAveragePool, BatchNormalization (inference), Flatten, Reshape (a flatten of the batch; its target folded from "
     "constants and Shape, Gather, Unsqueeze, Squeeze, Concat, Cast), Add of two branches from one tensor (a residual "
-    "block), Dropout, Identity, a final Softmax or LogSoftmax, and Sub/Div by constants before the first layer";
+    "block), Dropout, Identity, a final Softmax or LogSoftmax, Mul by a one-value constant (a scale layer), and Sub/Div by constants before the first layer";
 
 namespace {
 
@@ -157,6 +157,10 @@ void Mapper::step(const Node& n, Cursor& cur, Emitted& out, bool top) {
     spec = op == "Relu" ? "relu" : op == "Tanh" ? "tanh" : "sigmoid";
   } else if (op == "LeakyRelu") {
     spec = "leakyrelu " + fmt(n.has("alpha") ? n.attr("alpha").f : 0.01f);
+  } else if (op == "Mul") {
+    const Constant* f = constant(n, 1);
+    if (f->values.size() != 1) fail(n, "multiplies by " + std::to_string(f->values.size()) + " values (kiln's scale takes one)");
+    spec = "scale " + fmt(f->values[0]);
   } else if (op == "MaxPool" || op == "AveragePool") {
     const auto ks = n.attr("kernel_shape").ints, st = n.attr("strides").ints;
     for (int64_t q : n.attr("pads").ints)

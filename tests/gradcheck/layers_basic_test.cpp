@@ -47,8 +47,9 @@ TEST(GradCheck, Activations) {
   Tanh tanh_;
   Sigmoid sigmoid;
   GELU gelu;
+  Scale scale(-0.37);
   Flatten flatten;
-  for (Layer* l : std::initializer_list<Layer*>{&relu, &leaky, &tanh_, &sigmoid, &gelu, &flatten}) {
+  for (Layer* l : std::initializer_list<Layer*>{&relu, &leaky, &tanh_, &sigmoid, &gelu, &scale, &flatten}) {
     auto r = check_layer(*l, {3, 2, 4, 4}, kTrain, {}, keep_off_zero);
     EXPECT_TRUE(r.ok) << l->spec() << ": " << r.report();
   }
@@ -109,6 +110,21 @@ TEST(GradCheckCatches, GeluDerivativeWithoutTheProductRule) {
   PlantedGelu g;
   auto r = check_layer(g, {3, 2, 4, 4}, kTrain, {}, keep_off_zero);
   EXPECT_FALSE(r.ok) << "the planted bug went unnoticed: " << r.report();
+}
+
+// A scale layer whose backward passes dy through unscaled (dx = dy, the factor forgotten).
+class UnscaledBackward : public Scale {
+ public:
+  using Scale::Scale;
+  void backward(const Tensor&, const Tensor&, const Tensor& dy, Tensor* dx) override { ops::copy(dy, *dx); }
+};
+
+TEST(GradCheckCatches, ScaleBackwardWithoutTheFactor) {
+  UnscaledBackward s(1.0 / 9);
+  auto r = check_layer(s, {3, 10}, kTrain);
+  EXPECT_FALSE(r.ok) << "the planted bug went unnoticed: " << r.report();
+  Scale good(1.0 / 9);
+  EXPECT_TRUE(check_layer(good, {3, 10}, kTrain).ok);
 }
 
 // Softmax cross-entropy whose gradient forgets the 1/N of the batch mean.

@@ -10,6 +10,7 @@
 //   GELU       f = x Φ(x)               f' = Φ(x) + x φ(x)
 //              Φ(x) = (1 + erf(x/√2)) / 2, φ(x) = e^{-x²/2} / √(2π): the exact (erf) form, PyTorch's
 //              default (nn.GELU(approximate='none')), not the tanh approximation.
+//   Scale      f = F·x                  f' = F             (a constant factor: airbench's 1/9 on the logits)
 // The transcendental functions are the fast float polynomials of cpu/fast_math.h on the CPU
 // (glibc's are scalar calls that keep loops from vectorising), the device's own tanhf and
 // expf in CUDA kernels, and std:: in the double build. Plain C++17.
@@ -125,6 +126,16 @@ struct Gelu {
   }
 };
 
-using Activation = std::variant<Relu, LeakyRelu, Tanh, Sigmoid, Gelu>;
+// Not an activation in the usual sense but the same elementwise shape: y = F·x, dx = F·dy.
+struct Scale {
+  float factor = 1.0f;
+  static constexpr bool from_output = false;
+  template <class T>
+  KILN_HD T forward(T x) const { return T(factor) * x; }
+  template <class T>
+  KILN_HD T backward(T, T dy) const { return T(factor) * dy; }
+};
+
+using Activation = std::variant<Relu, LeakyRelu, Tanh, Sigmoid, Gelu, Scale>;
 
 }  // namespace kiln::math

@@ -11,9 +11,11 @@
 // summation error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
+#include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/gemm_bf16.h"
 #include "layers/conv2d.h"
@@ -87,6 +89,61 @@ TEST(Bf16Gradient, ConvolutionBackwardIsTheGradientOfTheBf16Forward) {
     EXPECT_LT(worst_difference(conv.weight(), *conv.params()[0].grad, loss, 60), kTolerance) << "dL/dw";
     EXPECT_LT(worst_difference(conv.bias(), *conv.params()[1].grad, loss, 5), kTolerance) << "dL/db";
   }
+}
+
+// The Winograd path (16 -> 16 channels, 3x3: bf16 products in conv_winograd.h), dL/dx. Its
+// forward rounds the transformed tiles and filters, not x and w, so bf16 points alone do not make
+// it linear; inputs whose transforms bf16 holds exactly do (bf16_winograd_test.cpp, test 3): x
+// and r in {-1, 0, 1} (steps of ±1 keep |x| <= 2, so |Bᵀ d B| <= 200), filters ±v uᵀ of the
+// lattice there. Then the forward is exactly linear in x up to fp32 rounding, and the central
+// difference of one entry is its exact gradient. dL/dw is not checked this way (a step in one
+// weight leaves the lattice); the derived bound of bf16_winograd_test.cpp covers it.
+TEST(Bf16Gradient, WinogradConvolutionDataGradientIsTheGradientOfTheBf16Forward) {
+  if (!cpu::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (vdpbf16ps): nothing to test";
+  Bf16On on;
+  Rng rng(33);
+  const float basis[3][3] = {{1, 0, -1}, {0, 3, 0}, {1, 0, 2}};
+  Conv2d conv(16, 16, 3, 3, 1, 1, true);
+  Tensor& w = conv.weight();
+  for (int64_t f = 0; f < 16 * 16; ++f) {
+    const int i = static_cast<int>(rng.uniform(0, 3)) % 3, j = static_cast<int>(rng.uniform(0, 3)) % 3;
+    const float sign = rng.uniform(0, 1) < 0.5 ? -1.f : 1.f;
+    for (int k = 0; k < 9; ++k) w[f * 9 + k] = sign * basis[i][k / 3] * basis[j][k % 3];
+  }
+  conv.bias().zero();
+  auto trit = [&] { return static_cast<float>(std::min(1, static_cast<int>(std::floor(rng.uniform(-1, 2))))); };
+  const Shape in{2, 16, 8, 7}, out = conv.output_shape(in);
+  ASSERT_TRUE(cpu::winograd::supported(conv_dims(2, 16, 8, 7, 16, 3, 3, 1, 1)));
+  Tensor x(in), y(out), r(out), dx(in);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = trit();
+  for (int64_t i = 0; i < r.numel(); ++i) r[i] = trit();
+  const Pass pass{Mode::train, 1, 0};
+  auto loss = [&] {
+    conv.forward(x, y, pass);
+    return weighted_sum(y, r);
+  };
+  auto worst = [&](const Tensor& g) {
+    double m = 0;
+    for (int64_t i = 0; i < x.numel(); i += 7) {
+      const float v = x[i];
+      x[i] = v + 1;
+      const double up = loss();
+      x[i] = v - 1;
+      const double down = loss();
+      x[i] = v;
+      m = std::max(m, std::abs((up - down) / 2 - g[i]) / (1 + std::abs(g[i])));
+    }
+    return m;
+  };
+  loss();
+  conv.backward(x, y, r, &dx);
+  EXPECT_LT(worst(dx), kTolerance) << "dL/dx";
+  // Planted bug: dL/dx with the filters not rotated (the forward's U in place of the flipped
+  // one), computed by the same kernel.
+  Tensor dx_bad(in);
+  cpu::winograd::conv2d_forward(r.data(), w.data(), nullptr, dx_bad.data(), conv_dims(2, 16, 8, 7, 16, 3, 3, 1, 1),
+                                Epilogue::none, true);
+  EXPECT_GT(worst(dx_bad), 10 * kTolerance) << "the planted bug went unnoticed";
 }
 
 TEST(Bf16Gradient, DenseBackwardIsTheGradientOfTheBf16Forward) {

@@ -159,10 +159,16 @@ TEST(Bf16Gemm, MatchesTheReferenceWithinTheBound) {
 
 // The layers under bf16 (set through the backend, as the trainer does) against the exact fp32
 // references, within the bound with Σ|â||b̂| taken as the same layer run on |x̂|, |ŵ|:
-// convolutions (every path is the lowering under bf16: the Winograd-sized 32 -> 32 channels
-// included) forward, dL/dx and dL/dw; dense forward, dL/dx and dL/dW.
+// convolutions on the lowering (forced: the Winograd-sized 32 -> 32 channels would take the
+// Winograd kernels with bf16 products, whose error exceeds this bound; their own, derived from
+// the transforms, is tested in bf16_winograd_test.cpp) forward, dL/dx and dL/dw; dense forward,
+// dL/dx and dL/dW.
 TEST(Bf16Layers, ConvAndDenseWithinTheBound) {
   KILN_NEED_BF16();
+  struct Lowered {
+    cpu::ConvPath before = cpu::set_conv_path(cpu::ConvPath::lowered);
+    ~Lowered() { cpu::set_conv_path(before); }
+  } lowered;
   struct Case {
     int64_t N, C, H, W, K, R, stride, pad;
   };

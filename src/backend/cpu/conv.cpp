@@ -237,10 +237,13 @@ float* f32(Real* p) { return reinterpret_cast<float*>(p); }
 enum class Fast { none, direct, winograd };
 Fast fast_path(const ConvDims& d) {
   if constexpr (sizeof(Real) != sizeof(float)) return Fast::none;
-  // The Winograd and direct kernels are fp32: under bf16 every convolution is lowered to the
-  // bf16 GEMM, so that the precision is the same for every layer.
-  if (gemm_bf16_enabled()) return Fast::none;
   const bool any = g_path == ConvPath::automatic;
+  // Under bf16 (which set_gemm_bf16 allows only where bf16_supported()) every product has bf16
+  // inputs and fp32 sums: the Winograd kernels with bf16 products (conv_winograd.h) where
+  // they apply, at any width (bench/layers_bench.cpp: faster than the lowering on the seed CNNs'
+  // 16 -> 16 layers too), else the lowering to the bf16 GEMM; the direct kernels are fp32 only.
+  if (gemm_bf16_enabled())
+    return (any || g_path == ConvPath::winograd) && winograd::supported(d) ? Fast::winograd : Fast::none;
   // Measured here: the Winograd kernels run the VGG net's layers (32-256 channels) 2-5x as fast
   // as the direct kernels, and only as fast at 16 channels each way, where those are tuned; the
   // 5x5 ones, which save more, run the seed CNNs' 16 -> 16 layers 1.2-1.5x as fast as the
@@ -271,7 +274,8 @@ ConvPath set_conv_path(ConvPath path) {
 void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const ConvDims& d, Epilogue epilogue) {
   if constexpr (sizeof(Real) == sizeof(float)) {
     switch (fast_path(d)) {
-      case Fast::winograd: return winograd::conv2d_forward(f32(x), f32(w), f32(b), f32(y), d, epilogue);
+      case Fast::winograd:
+        return winograd::conv2d_forward(f32(x), f32(w), f32(b), f32(y), d, epilogue, gemm_bf16_enabled());
       case Fast::direct: return direct::conv2d_forward(f32(x), f32(w), f32(b), f32(y), d, epilogue);
       case Fast::none: break;
     }
@@ -293,16 +297,18 @@ void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const 
 void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy, Real* dx, Real* dw, Real* db,
                      const ConvDims& d, Epilogue epilogue) {
   if constexpr (sizeof(Real) == sizeof(float)) {
+    const bool bf16 = gemm_bf16_enabled();
     switch (fast_path(d)) {
       case Fast::winograd:
         if (!g_exact_dw)
-          return winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue);
+          return winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue,
+                                           bf16);
         // Winograd's weight gradient spreads rounding error (~1e-6 of its largest entry) over
         // entries whose exact gradient is 0, which an adaptive optimizer turns into steps:
         // dL/dx by Winograd, dL/dw and dL/db by a path whose zeros stay zeros.
-        winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), nullptr, nullptr, d, epilogue);
+        winograd::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), nullptr, nullptr, d, epilogue, bf16);
         dx = nullptr;
-        if (direct::supported(d))
+        if (direct::supported(d) && !bf16)  // under bf16 the lowering's bf16 GEMM, as for every product
           return direct::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), nullptr, f32(dw), f32(db), d, epilogue);
         break;  // the lowering, for dL/dw and dL/db
       case Fast::direct:

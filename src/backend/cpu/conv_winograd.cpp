@@ -11,6 +11,7 @@
 #include "backend/cpu/avx512.h"
 #include "backend/cpu/scratch.h"
 #include "backend/cpu/threads.h"
+#include "backend/cpu/winograd_bf16.h"
 
 namespace kiln::cpu::winograd {
 
@@ -42,8 +43,10 @@ Tiling tiling(const ConvDims& d) {
 }
 
 // Per-thread buffers (scratch.h).
-enum Slot { kRows, kV, kM, kTileRows, kFilters, kAccum, kSlots };
+enum Slot { kRows, kV, kM, kTileRows, kFilters, kAccum, kFilterPairs, kPairsA, kPairsB, kSlots };
 float* scratch(Slot s, int64_t n) { return thread_scratch<struct WinogradConv, kSlots>(s, n); }
+// The bf16 pairs (winograd_bf16.h) live in float scratch: same size, same alignment.
+uint32_t* pair_scratch(Slot s, int64_t n) { return reinterpret_cast<uint32_t*>(scratch(s, n)); }
 
 // dst (rows, width, C) = rows h0 .. h0 + rows - 1 of src (C, H, W) channels last and shifted
 // right by `left` columns: dst[i, u, c] = src[c, h0 + i, u - left], zero outside src and where
@@ -250,10 +253,11 @@ void add_filter_gradients(const float* dU, int count, int64_t stride, int64_t C,
 }
 
 // y (N, K, P, Q) = the convolution of x (masked by mask_by where given) with the transformed
-// filters U (+ bias, ReLU), block by block: inputs -> V, α² GEMMs -> M, M -> outputs.
+// filters U (+ bias, ReLU), block by block: inputs -> V, α² GEMMs -> M, M -> outputs. With Up
+// (U in bf16 pairs along C, pack_filters), the GEMMs are bf16 products with fp32 sums.
 template <class W>
-void forward_tiles(const float* x, const float* mask_by, const float* U, const float* bias, float* y,
-                   const ConvDims& d, bool relu) {
+void forward_tiles(const float* x, const float* mask_by, const float* U, const uint32_t* Up, const float* bias,
+                   float* y, const ConvDims& d, bool relu) {
   const Tiling t = tiling<W>(d);
   const int64_t vs = t.block_tiles * d.C, ms = t.block_tiles * d.K, xn = d.C * d.H * d.W;
   parallel_for(t.blocks, t.blocks > 1, [&](int64_t b_begin, int64_t b_end) {
@@ -261,6 +265,7 @@ void forward_tiles(const float* x, const float* mask_by, const float* U, const f
     float* V = scratch(kV, W::xi * vs);
     float* M = scratch(kM, W::xi * ms);
     float* yr = scratch(kTileRows, kTile * kTile * t.TW * d.K);
+    uint32_t* Vp = Up ? pair_scratch(kPairsA, t.block_tiles * d.C / 2) : nullptr;
     for (int64_t b = b_begin; b < b_end; ++b) {
       const int64_t r0 = b * t.block_rows, r1 = std::min(t.rows, r0 + t.block_rows), tiles = (r1 - r0) * t.TW;
       for (int64_t r = r0; r < r1; ++r) {
@@ -269,8 +274,15 @@ void forward_tiles(const float* x, const float* mask_by, const float* U, const f
                               W::alpha, d.pad, t.Wt, xr, nullptr);
         transform_inputs<W>(xr, t.Wt, t.TW, d.C, V + (r - r0) * t.TW * d.C, vs);
       }
-      for (int xi = 0; xi < W::xi; ++xi)  // M_ξ (tiles, K) = V_ξ (tiles, C) · U_ξ (C, K)
-        gemm(V + xi * vs, d.C, 1, tiles, d.C, U + xi * d.C * d.K, d.K, d.K, M + xi * ms, d.K, false);
+      for (int xi = 0; xi < W::xi; ++xi) {  // M_ξ (tiles, K) = V_ξ (tiles, C) · U_ξ (C, K)
+        if (Up) {
+          const int64_t pairs = d.C / 2;
+          pack_pairs_in_rows(V + xi * vs, d.C, tiles, d.C, Vp);
+          gemm_pairs(Vp, pairs, 1, tiles, pairs, Up + xi * pairs * d.K, d.K, d.K, M + xi * ms, d.K, false);
+        } else {
+          gemm(V + xi * vs, d.C, 1, tiles, d.C, U + xi * d.C * d.K, d.K, d.K, M + xi * ms, d.K, false);
+        }
+      }
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / t.TH, ty = r % t.TH;
         transform_outputs<W>(M + (r - r0) * t.TW * d.K, ms, t.TW, d.K, bias, relu, yr);
@@ -280,23 +292,37 @@ void forward_tiles(const float* x, const float* mask_by, const float* U, const f
   });
 }
 
+// Up (α², in / 2, out) = U (α², in, out) in bf16, pairs along in: once per call, so that every
+// block's products read the filters packed. Null for fp32 products.
 template <class W>
-void forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
+const uint32_t* pack_filters(const float* U, int64_t in, int64_t out, bool bf16) {
+  if (!bf16) return nullptr;
+  uint32_t* Up = pair_scratch(kFilterPairs, W::xi * in / 2 * out);
+  parallel_for(W::xi, in * out > 4096, [&](int64_t x_begin, int64_t x_end) {
+    for (int64_t xi = x_begin; xi < x_end; ++xi)
+      pack_pairs_across_rows(U + xi * in * out, out, in, out, Up + xi * in / 2 * out);
+  });
+  return Up;
+}
+
+template <class W>
+void forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue,
+             bool bf16) {
   float* U = scratch(kFilters, W::xi * d.C * d.K);
   transform_filters<W>(w, d.K, d.C, false, U);
-  forward_tiles<W>(x, nullptr, U, b, y, d, epilogue == Epilogue::relu);
+  forward_tiles<W>(x, nullptr, U, pack_filters<W>(U, d.C, d.K, bf16), b, y, d, epilogue == Epilogue::relu);
 }
 
 template <class W>
 void backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
-              const ConvDims& d, Epilogue epilogue) {
+              const ConvDims& d, Epilogue epilogue, bool bf16) {
   const float* mask = epilogue == Epilogue::relu ? y : nullptr;  // g = dy [y > 0]
   if (dx) {
     // dx (N, C, H, W) = g (N, K, P, Q) convolved with the rotated filters, padded by r - 1 - pad.
     float* U = scratch(kFilters, W::xi * d.C * d.K);
     transform_filters<W>(w, d.K, d.C, true, U);
-    forward_tiles<W>(dy, mask, U, nullptr, dx, conv_dims(d.N, d.K, d.P, d.Q, d.C, W::r, W::r, 1, W::r - 1 - d.pad),
-                     false);
+    forward_tiles<W>(dy, mask, U, pack_filters<W>(U, d.K, d.C, bf16), nullptr, dx,
+                     conv_dims(d.N, d.K, d.P, d.Q, d.C, W::r, W::r, 1, W::r - 1 - d.pad), false);
   }
   if (!dw && !db) return;  // dL/dx alone (the caller takes the weight gradient elsewhere)
   // dw and db: each thread sums dU (α², C, K) and Σ g (K) over its blocks of tiles.
@@ -315,6 +341,9 @@ void backward(const float* x, const float* w, const float* y, const float* dy, f
     float* V = scratch(kV, W::xi * vs);
     float* dM = scratch(kM, W::xi * ms);
     float* gr = scratch(kTileRows, kTile * kTile * t.TW * d.K);
+    const int64_t tile_pairs = (t.block_tiles + 1) / 2;
+    uint32_t* Vt = bf16 ? pair_scratch(kPairsA, tile_pairs * d.C) : nullptr;
+    uint32_t* dMt = bf16 ? pair_scratch(kPairsB, tile_pairs * d.K) : nullptr;
     for (int64_t b = t.blocks * ti / nt; b < t.blocks * (ti + 1) / nt; ++b) {
       const int64_t r0 = b * t.block_rows, r1 = std::min(t.rows, r0 + t.block_rows), tiles = (r1 - r0) * t.TW;
       for (int64_t r = r0; r < r1; ++r) {
@@ -326,8 +355,15 @@ void backward(const float* x, const float* w, const float* y, const float* dy, f
                               kTile * t.TW, gr, sums);
         transform_gradients<W>(gr, t.TW, d.K, dM + (r - r0) * t.TW * d.K, ms);
       }
-      for (int xi = 0; xi < W::xi; ++xi)  // dU_ξ (C, K) += V_ξ (tiles, C)ᵀ · dM_ξ (tiles, K)
-        gemm(V + xi * vs, 1, d.C, d.C, tiles, dM + xi * ms, d.K, d.K, dU + xi * d.C * d.K, d.K, true);
+      for (int xi = 0; xi < W::xi; ++xi) {  // dU_ξ (C, K) += V_ξ (tiles, C)ᵀ · dM_ξ (tiles, K)
+        if (bf16) {  // the sum runs over the tiles: both operands paired along them
+          pack_pairs_across_rows(V + xi * vs, d.C, tiles, d.C, Vt);
+          pack_pairs_across_rows(dM + xi * ms, d.K, tiles, d.K, dMt);
+          gemm_pairs(Vt, 1, d.C, d.C, (tiles + 1) / 2, dMt, d.K, d.K, dU + xi * d.C * d.K, d.K, true);
+        } else {
+          gemm(V + xi * vs, 1, d.C, d.C, tiles, dM + xi * ms, d.K, d.K, dU + xi * d.C * d.K, d.K, true);
+        }
+      }
     }
   }, threads);
   add_filter_gradients<W>(accum, used, per_thread, d.C, d.K, dw);
@@ -345,15 +381,16 @@ bool supported(const ConvDims& d) {
          d.Q > 0;
 }
 
-void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
-  if (d.R == 5) return forward<Winograd<F4x5>>(x, w, b, y, d, epilogue);
-  forward<Winograd<F4x3>>(x, w, b, y, d, epilogue);
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue,
+                    bool bf16) {
+  if (d.R == 5) return forward<Winograd<F4x5>>(x, w, b, y, d, epilogue, bf16);
+  forward<Winograd<F4x3>>(x, w, b, y, d, epilogue, bf16);
 }
 
 void conv2d_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
-                     const ConvDims& d, Epilogue epilogue) {
-  if (d.R == 5) return backward<Winograd<F4x5>>(x, w, y, dy, dx, dw, db, d, epilogue);
-  backward<Winograd<F4x3>>(x, w, y, dy, dx, dw, db, d, epilogue);
+                     const ConvDims& d, Epilogue epilogue, bool bf16) {
+  if (d.R == 5) return backward<Winograd<F4x5>>(x, w, y, dy, dx, dw, db, d, epilogue, bf16);
+  backward<Winograd<F4x3>>(x, w, y, dy, dx, dw, db, d, epilogue, bf16);
 }
 
 }  // namespace kiln::cpu::winograd

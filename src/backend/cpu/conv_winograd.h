@@ -23,17 +23,23 @@
 // its V and M stay in its L2; activations are turned channels-last a tile row at a time, so
 // the transforms run 16 channels to a register.
 //
+// bf16 (mixed precision, train.precision = "bf16"): the α² GEMMs of all three passes take their
+// inputs rounded to bf16 and sum in fp32 (vdpbf16ps, winograd_bf16.h); the transforms, the
+// tiles and the output stay fp32. The caller sets it only where bf16_supported() holds.
+//
 // Float, AVX-512, C and K multiples of 16, 3x3 or 5x5; the caller checks supported() (which also checks
-// the CPU at run time). Tested against the naive references of conv.h.
+// the CPU at run time). Tested against the naive references of conv.h (the bf16 products within
+// the bound derived in tests/backend/bf16_winograd_test.cpp).
 #include "backend/dims.h"
 
 namespace kiln::cpu::winograd {
 
 bool supported(const ConvDims& d);
 
-void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue);
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue,
+                    bool bf16);
 // dw and db may both be null: then only dL/dx is computed.
 void conv2d_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
-                     const ConvDims& d, Epilogue epilogue);
+                     const ConvDims& d, Epilogue epilogue, bool bf16);
 
 }  // namespace kiln::cpu::winograd

@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
 """The overhead of the Python module's fit() against `kiln train` on the same net, data and
-settings (configs/mnist_cnn.toml, one epoch on the first N MNIST training images), run side by
-side: CLI, fit, CLI, fit, ... so that the load of the shared machine falls on both alike.
+settings (configs/mnist_cnn.toml, one epoch on the first N MNIST training images): `kiln train`,
+the in-process `kiln.train` and `fit()` side by side, in a shuffled order each round, so that the
+load of the shared machine falls on all three alike.
 
     python3 bench/python_overhead.py [--kiln build/dev/kiln] [--data ../shared/datasets/mnist]
-                                     [--images 20000] [--rounds 3] [--out docs/python-overhead.md]
+                                     [--images 20000] [--rounds 3] [--seed 1] [--out docs/python-overhead.md]
 
-Training speed is images / the epoch's training seconds, which both measure with the same
+Every run is a process of its own: `kiln train`, and `kiln.train` and `fit()` each in a fresh
+Python (this script with --worker). The speed of one process depends on incidental state (where
+its buffers land, which core its threads start on); the same command repeated varies by 10%
+and more from process to process on the 2-core machine. With the Python runs all in this one
+long-lived process (as up to 2026-12-02) they were a single draw of that set against a fresh
+draw for the CLI every round, and the ratio carried the single draw's luck.
+
+Training speed is images / the epoch's training seconds, which all three measure with the same
 timer of the training loop (metrics.csv's seconds; fit's history), so the ratio is what fit
-adds per batch (the GIL taken back after each batch, the progress callback). fit's wall time
-(array copy in, test-set evaluation) is given beside it.
+adds per batch (the GIL taken back after each batch, the progress callback, its float32 samples).
+fit's wall time (array copy in, the 1,000 validation images) is given beside it.
 """
 import argparse
+import json
 import os
 import random
 import statistics
@@ -20,29 +29,21 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "examples"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kiln_run import kiln_train  # noqa: E402
 from machine import cpu_model  # noqa: E402
-from train_mnist import split  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import kiln  # noqa: E402
 
 LAYERS = ["conv 16 5x5 pad=2", "relu", "maxpool 2", "conv 16 5x5 pad=2", "relu", "maxpool 2", "dense 10"]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    ap.add_argument("--kiln", default=os.path.join(root, "build", "dev", "kiln"))
-    ap.add_argument("--data", default=os.path.join(root, "..", "shared", "datasets", "mnist"))
-    ap.add_argument("--images", type=int, default=20000)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1, help="seeds the order of the three runs in each round")
-    ap.add_argument("--out", default="")
-    a = ap.parse_args()
+def fit_worker(a):
+    """One fit() on the first a.images training images, as configs/mnist_cnn.toml trains them;
+    prints {"rate": img/s, "wall": s}."""
+    import numpy as np
+    import kiln
+    from train_mnist import split
 
     px, y = split(a.data, "train")
     px, y = px[: a.images], y[: a.images]
@@ -51,14 +52,56 @@ def main():
     mean, std = pixels.mean(), pixels.std()
     x = ((pixels - mean) / std).astype(np.float32)[:, None]
     x_test = ((test_px[:1000].astype(np.float64) / 255.0 - mean) / std).astype(np.float32)[:, None]
-    y_test = y_test[:1000]
+    net = kiln.Model(LAYERS, input_shape=(1, 28, 28), seed=1)
+    t0 = time.perf_counter()
+    h = net.fit(x, y, epochs=1, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+                schedule={"name": "exponential", "decay": 0.88}, validation_data=(x_test, y_test[:1000]),
+                verbose=False)
+    wall = time.perf_counter() - t0
+    print(json.dumps({"rate": a.images / h.history["seconds"][0], "wall": wall}))
+
+
+def train_worker(a):
+    """The CLI's trainer and data path inside a Python process (numpy loaded, the module's
+    build); prints {"rate": img/s}."""
+    import kiln
+
+    run = kiln.train(os.path.join(ROOT, "configs", "mnist_cnn.toml"), runs_dir=a.runs, progress=False,
+                     set={"data.dir": os.path.abspath(a.data), "train.epochs": 1,
+                          "data.limit_train": a.images, "data.limit_test": 1000})
+    print(json.dumps({"rate": a.images / kiln.Run(run).metrics[0]["seconds"]}))
+
+
+def worker(kind, a, runs):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--data", a.data,
+           "--images", str(a.images), "--runs", runs]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kiln", default=os.path.join(ROOT, "build", "dev", "kiln"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
+    ap.add_argument("--images", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1, help="seeds the order of the three runs in each round")
+    ap.add_argument("--out", default="")
+    ap.add_argument("--worker", choices=["fit", "train"], help=argparse.SUPPRESS)
+    ap.add_argument("--runs", default="", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        (fit_worker if a.worker == "fit" else train_worker)(a)
+        return
 
     cli_rates, inproc_rates, fit_rates, fit_walls, loads = [], [], [], [], []
     rng = random.Random(a.seed)
     with tempfile.TemporaryDirectory() as runs:
         for r in range(a.rounds):
             loads.append(os.getloadavg()[0])
-            cmd = [a.kiln, "train", os.path.join(root, "configs", "mnist_cnn.toml"), "--runs", runs,
+            cmd = [a.kiln, "train", os.path.join(ROOT, "configs", "mnist_cnn.toml"), "--runs", runs,
                    "--set", f"data.dir={os.path.abspath(a.data)}", "--set", "train.epochs=1",
                    "--set", f"data.limit_train={a.images}", "--set", "data.limit_test=1000"]
 
@@ -66,23 +109,16 @@ def main():
                 _, rows = kiln_train(cmd, cwd=runs)
                 cli_rates.append(a.images / float(rows[0]["seconds"]))
 
-            def inproc():  # the same trainer inside this Python process (numpy loaded, the module's build)
-                run = kiln.train(os.path.join(root, "configs", "mnist_cnn.toml"), runs_dir=runs, progress=False,
-                                 set={"data.dir": os.path.abspath(a.data), "train.epochs": 1,
-                                      "data.limit_train": a.images, "data.limit_test": 1000})
-                inproc_rates.append(a.images / kiln.Run(run).metrics[0]["seconds"])
+            def inproc():
+                inproc_rates.append(worker("train", a, runs)["rate"])
 
             def fit():
-                net = kiln.Model(LAYERS, input_shape=(1, 28, 28), seed=1)
-                t0 = time.perf_counter()
-                h = net.fit(x, y, epochs=1, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-                            schedule={"name": "exponential", "decay": 0.88}, validation_data=(x_test, y_test),
-                            verbose=False)
-                fit_walls.append(time.perf_counter() - t0)
-                fit_rates.append(a.images / h.history["seconds"][0])
+                got = worker("fit", a, runs)
+                fit_rates.append(got["rate"])
+                fit_walls.append(got["wall"])
 
-            # A fresh order every round: in a fixed one, whatever runs right after the CLI's
-            # process (page cache, frequency) is favoured or not in every round alike.
+            # A fresh order every round: in a fixed one, whatever runs right after another
+            # (page cache, frequency) is favoured or not in every round alike.
             order = [cli, inproc, fit]
             rng.shuffle(order)
             for run_one in order:
@@ -92,13 +128,14 @@ def main():
                   f"(ratio {fit_rates[-1] / cli_rates[-1]:.3f}), fit wall {fit_walls[-1]:.2f}s, load {loads[-1]:.2f}",
                   flush=True)
     ratios = [f / c for f, c in zip(fit_rates, cli_rates)]
+    med = statistics.median
     lines = [
         "# fit() against `kiln train`",
         "",
-        f"`bench/python_overhead.py --images {a.images} --rounds {a.rounds}`: the seed MNIST CNN "
+        f"`bench/python_overhead.py --images {a.images} --rounds {a.rounds} --seed {a.seed}`: the seed MNIST CNN "
         "(configs/mnist_cnn.toml), one epoch on the first "
         f"{a.images} MNIST training images, `kiln train`, `kiln.train` and `fit()` in a shuffled order each round, "
-        f"on {cpu_model()} with {os.cpu_count()} cores (1-minute load average "
+        f"each in a process of its own, on {cpu_model()} with {os.cpu_count()} cores (1-minute load average "
         f"{min(loads):.2f}-{max(loads):.2f} at the rounds' starts).",
         "",
         "| round | kiln train img/s | kiln.train (in Python) img/s | fit img/s | fit / kiln train | fit wall s |",
@@ -106,10 +143,13 @@ def main():
     ]
     for i, (c, p, f, w) in enumerate(zip(cli_rates, inproc_rates, fit_rates, fit_walls)):
         lines.append(f"| {i + 1} | {c:.0f} | {p:.0f} | {f:.0f} | {f / c:.3f} | {w:.2f} |")
-    lines += ["", f"fit / kiln train: median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}); "
-              f"best against best (the least disturbed run of each) {max(fit_rates):.0f} / {max(cli_rates):.0f} img/s = "
-              f"{max(fit_rates) / max(cli_rates):.3f}. "
-              "Speed is images over the epoch's training seconds as the training loop times them in both; "
+    lines += ["",
+              f"Medians: kiln train {med(cli_rates):.0f}, kiln.train {med(inproc_rates):.0f}, fit {med(fit_rates):.0f} img/s; "
+              f"fit / kiln train: ratio of the medians {med(fit_rates) / med(cli_rates):.3f}, median of the rounds' ratios "
+              f"{med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}); kiln.train / kiln train "
+              f"{med(inproc_rates) / med(cli_rates):.3f}; best against best (the least disturbed run of each) "
+              f"{max(fit_rates):.0f} / {max(cli_rates):.0f} = {max(fit_rates) / max(cli_rates):.3f}. "
+              "Speed is images over the epoch's training seconds as the training loop times them in all three; "
               "fit's wall time adds copying the arrays in and evaluating the 1,000 validation images.", ""]
     text = "\n".join(lines)
     print(text)

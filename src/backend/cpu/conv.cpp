@@ -240,8 +240,9 @@ Fast fast_path(const ConvDims& d) {
   const bool any = g_path == ConvPath::automatic;
   // Under bf16 (which set_gemm_bf16 allows only where bf16_supported()) every product has bf16
   // inputs and fp32 sums: the Winograd kernels with bf16 products (conv_winograd.h) where
-  // they apply, at any width (bench/layers_bench.cpp: faster than the lowering on the seed CNNs'
-  // 16 -> 16 layers too), else the lowering to the bf16 GEMM; the direct kernels are fp32 only.
+  // they apply, at any width (not measured against the lowering at 16 channels: the VGG net's
+  // 1.14x in docs/bf16-speed.md is for the whole net), else the lowering to the bf16 GEMM; the
+  // direct kernels are fp32 only.
   if (gemm_bf16_enabled())
     return (any || g_path == ConvPath::winograd) && winograd::supported(d) ? Fast::winograd : Fast::none;
   // Measured here: the Winograd kernels run the VGG net's layers (32-256 channels) 2-5x as fast

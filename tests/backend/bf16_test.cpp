@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "bf16_testing.h"
 #include "backend/runtime.h"
 #include "backend/cpu/conv.h"
 #include "backend/cpu/gemm.h"
@@ -20,26 +21,15 @@ using namespace kiln;
 
 namespace {
 
-#define KILN_NEED_BF16() \
-  if (!cpu::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (vdpbf16ps): nothing to test"
+using kiln::testing::Bf16On;
+using kiln::testing::kU;
+using kiln::testing::kU32;
+using kiln::testing::random_vector;
 
-constexpr double kU = 0x1p-8;     // unit roundoff of bf16 (8 significant bits)
-constexpr double kU32 = 0x1p-24;  // of fp32
 // The per-product part of the bound of gemm_bf16.h, written for sums of |â||b̂| of the rounded
 // inputs (|a| <= |â| / (1 - u)).
 constexpr double kProduct = (2 * kU + kU * kU) / ((1 - kU) * (1 - kU));
 
-// gemm() and the convolutions in bf16 for the scope's lifetime.
-struct Bf16On {
-  bool before = cpu::set_gemm_bf16(true);
-  ~Bf16On() { cpu::set_gemm_bf16(before); }
-};
-
-std::vector<float> random_vector(int64_t n, Rng& rng, double lo = -1, double hi = 1) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = static_cast<float>(rng.uniform(lo, hi));
-  return v;
-}
 void fill(Tensor& t, Rng& rng) {
   for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<Real>(rng.uniform(-1, 1));
 }

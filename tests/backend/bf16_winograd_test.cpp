@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bf16_testing.h"
 #include "backend/cpu/conv.h"
 #include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/gemm.h"
@@ -54,22 +55,13 @@ using namespace kiln;
 
 namespace {
 
-#define KILN_NEED_BF16() \
-  if (!cpu::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (vdpbf16ps): nothing to test"
+using kiln::testing::Bf16On;
+using kiln::testing::kU;
+using kiln::testing::kU32;
+using kiln::testing::random_vector;
 
-constexpr double kU = 0x1p-8, kU32 = 0x1p-24;
 constexpr double kWinogradFp32 = 2e-5;  // the fp32 Winograd kernels' norm-wise bound (conv_pool_test.cpp)
 
-struct Bf16On {
-  bool before = cpu::set_gemm_bf16(true);
-  ~Bf16On() { cpu::set_gemm_bf16(before); }
-};
-
-std::vector<float> random_vector(int64_t n, Rng& rng, double lo = -1, double hi = 1) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = static_cast<float>(rng.uniform(lo, hi));
-  return v;
-}
 // Uniform integers in [-m, m].
 std::vector<float> random_integers(int64_t n, Rng& rng, int m) {
   std::vector<float> v(static_cast<size_t>(n));

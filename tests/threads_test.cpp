@@ -1,6 +1,7 @@
 // kiln's thread pool, and the kernels that are not covered by a layer's tests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <vector>
@@ -22,6 +23,10 @@ TEST(ThreadPool, ParallelForCoversEveryIndexOnce) {
 }
 
 TEST(ThreadPool, NestedRegionsRunOnTheCallingThread) {
+  // A pool of two or more whatever an earlier test (a run with train.threads = 1) left: with
+  // one thread a region runs inline and is not parallel.
+  const int before = cpu::thread_count();
+  cpu::set_thread_count(std::max(2, before));
   std::atomic<int> inner_counts{0};
   cpu::parallel_run([&](int, int) {
     EXPECT_TRUE(cpu::in_parallel());
@@ -33,6 +38,7 @@ TEST(ThreadPool, NestedRegionsRunOnTheCallingThread) {
   });
   EXPECT_FALSE(cpu::in_parallel());
   EXPECT_EQ(inner_counts, cpu::thread_count());
+  cpu::set_thread_count(before);
 }
 
 TEST(ThreadPool, AnExceptionOnAnyThreadReachesTheCaller) {

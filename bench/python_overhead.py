@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """The overhead of the Python module's fit() against `kiln train` on the same net, data and
-settings (configs/mnist_cnn.toml, one epoch on the first N MNIST training images): `kiln train`,
+settings (an MNIST experiment file, configs/mnist_cnn.toml by default; one epoch on the first N
+MNIST training images): `kiln train`,
 the in-process `kiln.train` and `fit()` side by side, in a shuffled order each round, so that the
 load of the shared machine falls on all three alike.
 
     python3 bench/python_overhead.py [--kiln build/dev/kiln] [--data ../shared/datasets/mnist]
-                                     [--images 20000] [--rounds 3] [--seed 1] [--out docs/python-overhead.md]
+                                     [--config configs/mnist_cnn.toml] [--images 20000] [--rounds 3]
+                                     [--seed 1] [--out docs/python-overhead.md]
+
+fit() gets the experiment file's layers, seed and [optimizer], [schedule], [loss] and
+train.batch_size keys, so any MNIST experiment file compares (configs/mnist_mlp_adam.toml: the
+dense layers, where the BLAS kernels decide the speed).
 
 Every run is a process of its own: `kiln train`, and `kiln.train` and `fit()` each in a fresh
 Python (this script with --worker). The speed of one process depends on incidental state (where
@@ -35,14 +41,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kiln_run import kiln_train  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
-LAYERS = ["conv 16 5x5 pad=2", "relu", "maxpool 2", "conv 16 5x5 pad=2", "relu", "maxpool 2", "dense 10"]
+
+
+def fit_settings(cfg):
+    """The experiment file's training settings as fit(set=...) keys."""
+    keys = {f"{sec}.{k}": v for sec in ("optimizer", "schedule", "loss") for k, v in cfg.get(sec, {}).items()}
+    keys["train.batch_size"] = cfg.get("train", {}).get("batch_size", 64)
+    return keys
 
 
 def fit_worker(a):
-    """One fit() on the first a.images training images, as configs/mnist_cnn.toml trains them;
-    prints {"rate": img/s, "wall": s}."""
+    """One fit() on the first a.images training images, as the experiment file a.config trains
+    them; prints {"rate": img/s, "wall": s, "blas": kiln's BLAS}. numpy is imported first, as in
+    a notebook."""
     import numpy as np
     import kiln
+    import tomllib
     from train_mnist import split
 
     px, y = split(a.data, "train")
@@ -52,13 +66,13 @@ def fit_worker(a):
     mean, std = pixels.mean(), pixels.std()
     x = ((pixels - mean) / std).astype(np.float32)[:, None]
     x_test = ((test_px[:1000].astype(np.float64) / 255.0 - mean) / std).astype(np.float32)[:, None]
-    net = kiln.Model(LAYERS, input_shape=(1, 28, 28), seed=1)
+    with open(a.config, "rb") as f:
+        cfg = tomllib.load(f)
+    net = kiln.Model(cfg["model"]["layers"], input_shape=(1, 28, 28), seed=cfg.get("seed", 1))
     t0 = time.perf_counter()
-    h = net.fit(x, y, epochs=1, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-                schedule={"name": "exponential", "decay": 0.88}, validation_data=(x_test, y_test[:1000]),
-                verbose=False)
+    h = net.fit(x, y, epochs=1, set=fit_settings(cfg), validation_data=(x_test, y_test[:1000]), verbose=False)
     wall = time.perf_counter() - t0
-    print(json.dumps({"rate": a.images / h.history["seconds"][0], "wall": wall}))
+    print(json.dumps({"rate": a.images / h.history["seconds"][0], "wall": wall, "blas": kiln.system_info()["blas"]}))
 
 
 def train_worker(a):
@@ -66,7 +80,7 @@ def train_worker(a):
     build); prints {"rate": img/s}."""
     import kiln
 
-    run = kiln.train(os.path.join(ROOT, "configs", "mnist_cnn.toml"), runs_dir=a.runs, progress=False,
+    run = kiln.train(a.config, runs_dir=a.runs, progress=False,
                      set={"data.dir": os.path.abspath(a.data), "train.epochs": 1,
                           "data.limit_train": a.images, "data.limit_test": 1000})
     print(json.dumps({"rate": a.images / kiln.Run(run).metrics[0]["seconds"]}))
@@ -74,7 +88,7 @@ def train_worker(a):
 
 def worker(kind, a, runs):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--data", a.data,
-           "--images", str(a.images), "--runs", runs]
+           "--images", str(a.images), "--runs", runs, "--config", a.config]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr}")
@@ -85,6 +99,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kiln", default=os.path.join(ROOT, "build", "dev", "kiln"))
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
+    ap.add_argument("--config", default=os.path.join(ROOT, "configs", "mnist_cnn.toml"))
     ap.add_argument("--images", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1, help="seeds the order of the three runs in each round")
@@ -92,16 +107,17 @@ def main():
     ap.add_argument("--worker", choices=["fit", "train"], help=argparse.SUPPRESS)
     ap.add_argument("--runs", default="", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    a.config = os.path.abspath(a.config)
     if a.worker:
         (fit_worker if a.worker == "fit" else train_worker)(a)
         return
 
-    cli_rates, inproc_rates, fit_rates, fit_walls, loads = [], [], [], [], []
+    cli_rates, inproc_rates, fit_rates, fit_walls, loads, fit_blas = [], [], [], [], [], set()
     rng = random.Random(a.seed)
     with tempfile.TemporaryDirectory() as runs:
         for r in range(a.rounds):
             loads.append(os.getloadavg()[0])
-            cmd = [a.kiln, "train", os.path.join(ROOT, "configs", "mnist_cnn.toml"), "--runs", runs,
+            cmd = [a.kiln, "train", a.config, "--runs", runs,
                    "--set", f"data.dir={os.path.abspath(a.data)}", "--set", "train.epochs=1",
                    "--set", f"data.limit_train={a.images}", "--set", "data.limit_test=1000"]
 
@@ -116,6 +132,7 @@ def main():
                 got = worker("fit", a, runs)
                 fit_rates.append(got["rate"])
                 fit_walls.append(got["wall"])
+                fit_blas.add(got["blas"])
 
             # A fresh order every round: in a fixed one, whatever runs right after another
             # (page cache, frequency) is favoured or not in every round alike.
@@ -132,11 +149,13 @@ def main():
     lines = [
         "# fit() against `kiln train`",
         "",
-        f"`bench/python_overhead.py --images {a.images} --rounds {a.rounds} --seed {a.seed}`: the seed MNIST CNN "
-        "(configs/mnist_cnn.toml), one epoch on the first "
+        f"`bench/python_overhead.py --config {os.path.relpath(a.config, ROOT)} --images {a.images} --rounds {a.rounds} "
+        f"--seed {a.seed}`: {os.path.relpath(a.config, ROOT)}, one epoch on the first "
         f"{a.images} MNIST training images, `kiln train`, `kiln.train` and `fit()` in a shuffled order each round, "
         f"each in a process of its own, on {cpu_model()} with {os.cpu_count()} cores (1-minute load average "
-        f"{min(loads):.2f}-{max(loads):.2f} at the rounds' starts).",
+        f"{min(loads):.2f}-{max(loads):.2f} at the rounds' starts). kiln's BLAS in fit's process (numpy "
+        f"imported first): {'; '.join(sorted(fit_blas))}; OPENBLAS_CORETYPE "
+        f"{os.environ.get('OPENBLAS_CORETYPE', 'not set')} in the environment.",
         "",
         "| round | kiln train img/s | kiln.train (in Python) img/s | fit img/s | fit / kiln train | fit wall s |",
         "|---|---|---|---|---|---|",

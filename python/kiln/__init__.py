@@ -17,7 +17,15 @@ from ._progress import ProgressBar
 from ._settings import overrides as _overrides
 from ._runs import Run, train
 
-__all__ = ["Model", "load", "train", "Run", "gradcheck", "layers", "History"]
+__all__ = ["Model", "load", "train", "Run", "gradcheck", "layers", "History", "system_info"]
+
+
+def system_info():
+    """What kiln computes with in this process, as a run's manifest.toml records it: a dict
+    of "cpu" (the model), "cores", "threads" (kiln's pool) and "blas" (the OpenBLAS build and
+    the kernels it runs; where numpy had loaded OpenBLAS with other kernels than kiln's choice,
+    kiln uses a copy of its own, and the string says so)."""
+    return _kiln.system_info()
 
 # fit() keyword -> experiment key.
 _FIT_KEYS = {

@@ -18,8 +18,9 @@ namespace kiln::py {
 namespace pyb = pybind11;
 
 // What every call into the library holds while it runs: the GIL released (other Python threads
-// go on; Ctrl-C is seen at the next batch), and the process's OpenBLAS, which is numpy's too,
-// single-threaded for kiln's pool and given back to numpy as it was afterwards.
+// go on; Ctrl-C is seen at the next batch), and the process's OpenBLAS, where it is numpy's
+// too (backend/cpu/blas.h), single-threaded for kiln's pool and given back to numpy as it was
+// afterwards.
 struct InKiln {
   pyb::gil_scoped_release nogil;
   cpu::BlasSingleThreaded blas;

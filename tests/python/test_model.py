@@ -2,6 +2,8 @@
 evaluate, weights files, and the errors bad arrays and settings give."""
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -144,3 +146,36 @@ def test_numpy_keeps_its_blas_threads(data):
     fit_like_experiment(m, data, epochs=1)
     m.predict(data.x_test)
     assert lib.openblas_get_num_threads() == 2
+
+
+def _kilns_kernel_choice():
+    """The kernels kiln has OpenBLAS run on this CPU (backend/cpu/blas.h: the machine's preset
+    OPENBLAS_CORETYPE, else Cooperlake with AVX512-BF16, SkylakeX with AVX-512), or None where
+    kiln leaves the choice to OpenBLAS."""
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return os.environ["OPENBLAS_CORETYPE"]
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    return "Cooperlake" if "avx512_bf16" in flags else "SkylakeX" if "avx512f" in flags else None
+
+
+def test_kiln_runs_its_kernel_choice_when_numpy_loaded_openblas_first():
+    # numpy, imported first as in most notebooks, loads OpenBLAS with the kernels OpenBLAS picks
+    # from the CPU model, and Debian 12's falls back to its SSE3 ones on Xeons it does not know.
+    # kiln must still run the kernels the kiln command runs (else dense layers are 2.6x slower
+    # and fit's sums differ from `kiln train`'s), and leave numpy's library as it was.
+    want = _kilns_kernel_choice()
+    if want is None:
+        pytest.skip("no AVX-512 here: kiln leaves the kernel choice to OpenBLAS, as numpy does")
+    code = ("import ctypes, numpy\n"
+            "lib = ctypes.CDLL('libopenblas.so.0', mode=4)\n"  # RTLD_NOLOAD: numpy's
+            "lib.openblas_get_corename.restype = ctypes.c_char_p\n"
+            "before = lib.openblas_get_corename()\n"
+            "import kiln\n"
+            "print(kiln.system_info()['blas'])\n"
+            "assert lib.openblas_get_corename() == before, 'numpy kernels changed'\n")
+    if _numpy_openblas() is None:
+        pytest.skip("numpy is not linked to libopenblas.so.0 here: nothing loaded before kiln")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"(kernels: {want})".lower() in out.stdout.lower(), out.stdout

@@ -12,9 +12,12 @@
 // are split across the pool by kiln (cpu/gemm.cpp), so two pools never compete for the cores.
 //
 // In a Python process the library is usually loaded already, by numpy (Debian's numpy links
-// the same libopenblas.so.0): kiln then shares it, so it must neither leave numpy's thread
-// count changed (BlasSingleThreaded) nor miss the kernel choice (choose_blas_kernels, which
-// the Python module calls when it is imported, in case numpy is not loaded yet).
+// the same libopenblas.so.0), with the kernels it chose itself. Where they are kiln's choice
+// (OPENBLAS_CORETYPE was set, or the Python module was imported before numpy: it calls
+// choose_blas_kernels), kiln shares it and must not leave numpy's thread count changed
+// (BlasSingleThreaded). Where they are not (Prescott on a Xeon it does not know), kiln loads a
+// copy of its own with dlmopen, which numpy never sees: the same kernels, and so the same
+// sums, as the kiln command; blas_description says which.
 #include <string>
 
 namespace kiln::cpu {
@@ -23,7 +26,8 @@ void blas_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
                 int ldb, float beta, float* C, int ldc);
 void blas_dgemm(bool trans_a, bool trans_b, int M, int N, int K, double alpha, const double* A, int lda,
                 const double* B, int ldb, double beta, double* C, int ldc);
-// "OpenBLAS 0.3.21 ... (kernels: Cooperlake)"
+// "OpenBLAS 0.3.21 ... (kernels: Cooperlake)", and ", a copy of kiln's own beside the process's
+// (kernels: Prescott)" where kiln loaded its own.
 std::string blas_description();
 
 // Sets OPENBLAS_CORETYPE for the OpenBLAS this process will load, unless the user has set it:

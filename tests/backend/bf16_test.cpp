@@ -4,6 +4,8 @@
 // precision backward (with a planted bug it must catch). Skipped on a CPU without AVX512-BF16.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "bf16_testing.h"
 #include "backend/runtime.h"
 #include "backend/cpu/conv.h"
+#include "backend/cpu/conv_direct.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/gemm_bf16.h"
 #include "layers/conv2d.h"
@@ -85,6 +88,33 @@ TEST(Bf16, TheKernelRoundsAsTheScalarDoes) {
     }
 }
 
+// round_to_bf16 (the direct convolutions' operands under bf16) is round_bf16_flushed bit for
+// bit, over lengths that end inside a vector: random values, ties, subnormals (flushed to
+// signed zero), NaN, infinities and values that round past the largest bf16.
+TEST(Bf16, TheRoundingCopyIsTheFlushedScalar) {
+  KILN_NEED_BF16();
+  Rng rng(7);
+  std::vector<float> values = random_vector(200, rng, -100, 100);
+  for (int i = 0; i < 40; ++i) values.push_back(std::ldexp(1.0f + (2 * i + 1) * 0x1p-8f, i % 20 - 10));  // ties
+  for (float v : {0x1p-130f, -0x1p-140f, 0x1.fffffcp-127f, 0x1p-126f, std::numeric_limits<float>::max(),
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(), -0.0f})
+    values.push_back(v);
+  EXPECT_EQ(cpu::round_bf16_flushed(0x1p-130f), 0.0f);
+  EXPECT_TRUE(std::signbit(cpu::round_bf16_flushed(-0x1p-140f)));
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{17}, static_cast<int64_t>(values.size())}) {
+    std::vector<float> out(static_cast<size_t>(n), 7.0f);
+    cpu::round_to_bf16(values.data(), out.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t got = std::bit_cast<uint32_t>(out[static_cast<size_t>(i)]),
+                     want = std::bit_cast<uint32_t>(cpu::round_bf16_flushed(values[static_cast<size_t>(i)]));
+      ASSERT_EQ(got, want) << "x = " << values[static_cast<size_t>(i)] << " (n " << n << ")";
+    }
+  }
+  std::vector<float> nan(3, std::numeric_limits<float>::quiet_NaN());
+  cpu::round_to_bf16(nan.data(), nan.data(), 3);
+  for (float v : nan) EXPECT_TRUE(std::isnan(v));
+}
+
 // Odd sizes, the edges of every blocking (16-lane panels, 8-row and 48-column micro-tiles, 256
 // k, 128 rows, 768 columns), all transpositions, padded strides, beta 0 over NaN (C unread) and
 // beta 0.5, serial and split over the thread pool. Against the naive bf16 reference: only the
@@ -147,55 +177,70 @@ TEST(Bf16Gemm, MatchesTheReferenceWithinTheBound) {
         }
 }
 
-// The layers under bf16 (set through the backend, as the trainer does) against the exact fp32
-// references, within the bound with Σ|â||b̂| taken as the same layer run on |x̂|, |ŵ|:
-// convolutions on the lowering (forced: the Winograd-sized 32 -> 32 channels would take the
+namespace {
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, stride, pad;
+};
+
+// A convolution layer under bf16 (set through the backend, as the trainer does) against the
+// exact fp32 references, within the bound with Σ|â||b̂| taken as the same layer run on |x̂|,
+// |ŵ|: forward, dL/dx and dL/dw. Returns the largest error seen over that sum (the rounding).
+double check_conv_within_bound(const ConvCase& c, Rng& rng) {
+  SCOPED_TRACE(::testing::Message() << "conv " << c.C << "->" << c.K << " " << c.R << "x" << c.R << " stride "
+                                    << c.stride << " pad " << c.pad);
+  Conv2d conv(c.C, c.K, c.R, c.R, c.stride, c.pad, true);
+  fill(conv.weight(), rng);
+  fill(conv.bias(), rng);
+  const ConvDims d = conv_dims(c.N, c.C, c.H, c.W, c.K, c.R, c.R, c.stride, c.pad);
+  const Shape in{c.N, c.C, c.H, c.W}, out{c.N, c.K, d.P, d.Q};
+  Tensor x(in), y(out), dy(out), dx(in);
+  fill(x, rng);
+  fill(dy, rng);
+  const bool before = set_bf16(Device::cpu, true);
+  conv.forward(x, y, Pass{Mode::train, 1, 0});
+  conv.backward(x, y, dy, &dx);
+  set_bf16(Device::cpu, before);
+  // References: exact, and the sums of absolute products (on bf16-rounded magnitudes).
+  Tensor y_ref(out), dx_ref(in), dw_ref({c.K, c.C, c.R, c.R}), db_ref({c.K});
+  cpu::conv2d_forward_naive(x.data(), conv.weight().data(), conv.bias().data(), y_ref.data(), d);
+  cpu::conv2d_backward_naive(x.data(), conv.weight().data(), dy.data(), dx_ref.data(), dw_ref.data(), db_ref.data(), d);
+  Tensor ax = absolute(x), aw = absolute(conv.weight()), ady = absolute(dy);
+  round_all(ax), round_all(aw), round_all(ady);
+  Tensor y_abs(out), dx_abs(in), dw_abs({c.K, c.C, c.R, c.R});
+  cpu::conv2d_forward_naive(ax.data(), aw.data(), nullptr, y_abs.data(), d);
+  cpu::conv2d_backward_naive(ax.data(), aw.data(), ady.data(), dx_abs.data(), dw_abs.data(), nullptr, d);
+  const double fp32 = 4 * kU32;  // the bias added and the reorderings, one rounding each
+  double worst = 0, w;
+  EXPECT_TRUE(within(y.data(), y_ref.data(), y_abs.data(), y.numel(), kProduct + (d.crs() + 2) * kU32, fp32, &w))
+      << "forward";
+  worst = std::max(worst, w);
+  EXPECT_TRUE(within(dx.data(), dx_ref.data(), dx_abs.data(), dx.numel(), kProduct + (c.K * c.R * c.R + 2) * kU32, fp32, &w))
+      << "dx";
+  worst = std::max(worst, w);
+  EXPECT_TRUE(within(conv.params()[0].grad->data(), dw_ref.data(), dw_abs.data(), dw_ref.numel(),
+                     kProduct + (c.N * d.pq() + 2) * kU32, fp32, &w))
+      << "dw";
+  worst = std::max(worst, w);
+  for (int64_t k = 0; k < c.K; ++k)  // dL/db sums dy as it is: no bf16 rounding in it
+    EXPECT_NEAR((*conv.params()[1].grad)[k], db_ref[k], 4 * kU32 * c.N * d.pq()) << "db[" << k << "]";
+  return worst;
+}
+
+}  // namespace
+
+// Convolutions on the lowering (forced: the Winograd-sized 32 -> 32 channels would take the
 // Winograd kernels with bf16 products, whose error exceeds this bound; their own, derived from
-// the transforms, is tested in bf16_winograd_test.cpp) forward, dL/dx and dL/dw; dense forward,
-// dL/dx and dL/dW.
+// the transforms, is tested in bf16_winograd_test.cpp), and dense forward, dL/dx and dL/dW.
 TEST(Bf16Layers, ConvAndDenseWithinTheBound) {
   KILN_NEED_BF16();
   struct Lowered {
     cpu::ConvPath before = cpu::set_conv_path(cpu::ConvPath::lowered);
     ~Lowered() { cpu::set_conv_path(before); }
   } lowered;
-  struct Case {
-    int64_t N, C, H, W, K, R, stride, pad;
-  };
-  const Case cases[] = {{3, 5, 9, 7, 6, 3, 1, 1}, {2, 3, 11, 11, 7, 5, 2, 2}, {2, 32, 8, 8, 32, 3, 1, 1}};
+  const ConvCase cases[] = {{3, 5, 9, 7, 6, 3, 1, 1}, {2, 3, 11, 11, 7, 5, 2, 2}, {2, 32, 8, 8, 32, 3, 1, 1}};
   Rng rng(23);
-  for (const Case& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "conv " << c.C << "->" << c.K << " " << c.R << "x" << c.R << " stride "
-                                      << c.stride << " pad " << c.pad);
-    Conv2d conv(c.C, c.K, c.R, c.R, c.stride, c.pad, true);
-    fill(conv.weight(), rng);
-    fill(conv.bias(), rng);
-    const ConvDims d = conv_dims(c.N, c.C, c.H, c.W, c.K, c.R, c.R, c.stride, c.pad);
-    const Shape in{c.N, c.C, c.H, c.W}, out{c.N, c.K, d.P, d.Q};
-    Tensor x(in), y(out), dy(out), dx(in);
-    fill(x, rng);
-    fill(dy, rng);
-    const bool before = set_bf16(Device::cpu, true);
-    conv.forward(x, y, Pass{Mode::train, 1, 0});
-    conv.backward(x, y, dy, &dx);
-    set_bf16(Device::cpu, before);
-    // References: exact, and the sums of absolute products (on bf16-rounded magnitudes).
-    Tensor y_ref(out), dx_ref(in), dw_ref({c.K, c.C, c.R, c.R}), db_ref({c.K});
-    cpu::conv2d_forward_naive(x.data(), conv.weight().data(), conv.bias().data(), y_ref.data(), d);
-    cpu::conv2d_backward_naive(x.data(), conv.weight().data(), dy.data(), dx_ref.data(), dw_ref.data(), db_ref.data(), d);
-    Tensor ax = absolute(x), aw = absolute(conv.weight()), ady = absolute(dy);
-    round_all(ax), round_all(aw), round_all(ady);
-    Tensor y_abs(out), dx_abs(in), dw_abs({c.K, c.C, c.R, c.R});
-    cpu::conv2d_forward_naive(ax.data(), aw.data(), nullptr, y_abs.data(), d);
-    cpu::conv2d_backward_naive(ax.data(), aw.data(), ady.data(), dx_abs.data(), dw_abs.data(), nullptr, d);
-    const double fp32 = 4 * kU32;  // the bias added and the reorderings, one rounding each
-    EXPECT_TRUE(within(y.data(), y_ref.data(), y_abs.data(), y.numel(), kProduct + (d.crs() + 2) * kU32, fp32)) << "forward";
-    EXPECT_TRUE(within(dx.data(), dx_ref.data(), dx_abs.data(), dx.numel(), kProduct + (c.K * c.R * c.R + 2) * kU32, fp32))
-        << "dx";
-    EXPECT_TRUE(within(conv.params()[0].grad->data(), dw_ref.data(), dw_abs.data(), dw_ref.numel(),
-                       kProduct + (c.N * d.pq() + 2) * kU32, fp32))
-        << "dw";
-  }
+  for (const ConvCase& c : cases) check_conv_within_bound(c, rng);
 
   const int64_t N = 13, F_in = 37, F_out = 19;
   Dense dense(F_in, F_out, false);
@@ -223,6 +268,21 @@ TEST(Bf16Layers, ConvAndDenseWithinTheBound) {
   EXPECT_TRUE(within(dense.params()[0].grad->data(), dw_ref.data(), dw_abs.data(), dw_ref.numel(),
                      kProduct + (N + 2) * kU32, 0))
       << "dense dW";
+}
+
+// The convolutions the direct kernels take under bf16 (stride 1, few channels: the first
+// layers of the seed CNNs), which run them on operands rounded to bf16 (conv.cpp): within the
+// bound of the bf16 GEMM, and with the rounding seen (the fp32 kernels on the operands as they
+// are would be ~2^-24 off; rounded ones are ~2^-16 off somewhere over 75+ products).
+TEST(Bf16Layers, DirectConvolutionsRoundTheirOperands) {
+  KILN_NEED_BF16();
+  const ConvCase cases[] = {{4, 3, 16, 16, 16, 5, 1, 2}, {3, 5, 9, 7, 6, 3, 1, 1}};
+  Rng rng(29);
+  for (const ConvCase& c : cases) {
+    ASSERT_TRUE(cpu::direct::supported(conv_dims(c.N, c.C, c.H, c.W, c.K, c.R, c.R, c.stride, c.pad)))
+        << "not a shape the direct kernels take: this test would not test them";
+    EXPECT_GT(check_conv_within_bound(c, rng), kU / 256) << "no bf16 rounding seen: the operands were not rounded";
+  }
 }
 
 TEST(Bf16Layers, TheSettingTogglesAndReturnsThePreviousOne) {

@@ -10,6 +10,8 @@
 #include "backend/cpu/conv_direct.h"
 #include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/gemm_bf16.h"
+#include "backend/cpu/scratch.h"
 
 namespace kiln::cpu {
 
@@ -241,10 +243,12 @@ Fast fast_path(const ConvDims& d) {
   // Under bf16 (which set_gemm_bf16 allows only where bf16_supported()) every product has bf16
   // inputs and fp32 sums: the Winograd kernels with bf16 products (conv_winograd.h) where
   // they apply, at any width (not measured against the lowering at 16 channels: the VGG net's
-  // 1.14x in docs/bf16-speed.md is for the whole net), else the lowering to the bf16 GEMM; the
-  // direct kernels are fp32 only.
-  if (gemm_bf16_enabled())
-    return (any || g_path == ConvPath::winograd) && winograd::supported(d) ? Fast::winograd : Fast::none;
+  // 1.14x in docs/bf16-speed.md is for the whole net); else the direct kernels on operands
+  // rounded to bf16 (Rounded below) where they apply; else the lowering to the bf16 GEMM.
+  if (gemm_bf16_enabled()) {
+    if ((any || g_path == ConvPath::winograd) && winograd::supported(d)) return Fast::winograd;
+    return (any || g_path == ConvPath::direct) && direct::supported(d) ? Fast::direct : Fast::none;
+  }
   // Measured here: the Winograd kernels run the VGG net's layers (32-256 channels) 2-5x as fast
   // as the direct kernels, and only as fast at 16 channels each way, where those are tuned; the
   // 5x5 ones, which save more, run the seed CNNs' 16 -> 16 layers 1.2-1.5x as fast as the
@@ -253,6 +257,67 @@ Fast fast_path(const ConvDims& d) {
   if ((g_path == ConvPath::winograd || (any && wide)) && winograd::supported(d)) return Fast::winograd;
   if ((any || g_path == ConvPath::direct) && direct::supported(d)) return Fast::direct;
   return Fast::none;
+}
+
+// The direct kernels under bf16: their operands rounded to bf16 (ties to even, subnormals
+// flushed, as vcvtneps2bf16 rounds for the bf16 GEMM), kept in fp32. A product of two bf16
+// values is exact in fp32 and the kernels sum in fp32, so this is what the bf16 GEMM of the
+// lowering computes, up to the order of the sums, at the direct kernels' speed: the layers
+// they take (few channels: the 3-channel first layers) have too few products per input for
+// the bf16 GEMM to gain on them, and lowering them costs im2col and packing (half of the seed
+// CIFAR CNN's bf16 step, docs/bf16-speed.md). Per-thread copies, kept between calls.
+struct Rounded {
+  enum Slot { kX, kW, kDy, kSlots };
+  static const float* copy(Slot slot, const float* v, int64_t n) {
+    constexpr int64_t kBlock = 4096;
+    float* out = thread_scratch<Rounded, kSlots>(slot, n);
+    parallel_for((n + kBlock - 1) / kBlock, n >= kParallelMin, [&](int64_t b0, int64_t b1) {
+      const int64_t i0 = b0 * kBlock;
+      round_to_bf16(v + i0, out + i0, std::min(n, b1 * kBlock) - i0);
+    });
+    return out;
+  }
+};
+
+// db[k] += Σ_{n,p,q} g[n,k,p,q], g = dy masked by y > 0 under a fused ReLU: 16 float partial
+// sums per plane (independent lanes, so the compiler vectorises them), added up in double.
+void add_bias_gradient(const float* dy, const float* y, bool relu, float* db, const ConvDims& d) {
+  const int64_t PQ = d.pq(), body = PQ / 16 * 16;
+  parallel_for(d.K, d.N * d.K * PQ >= kParallelMin, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      double s = 0;
+      for (int64_t n = 0; n < d.N; ++n) {
+        const float* g = dy + (n * d.K + k) * PQ;
+        const float* yk = relu ? y + (n * d.K + k) * PQ : nullptr;
+        float lanes[16] = {};
+        for (int64_t i = 0; i < body; i += 16)
+          for (int l = 0; l < 16; ++l) lanes[l] += relu && !(yk[i + l] > 0) ? 0.f : g[i + l];
+        for (int64_t i = body; i < PQ; ++i) s += relu && !(yk[i] > 0) ? 0.f : g[i];
+        for (float v : lanes) s += v;
+      }
+      db[k] += static_cast<float>(s);
+    }
+  });
+}
+
+void direct_forward(const float* x, const float* w, const float* b, float* y, const ConvDims& d, Epilogue epilogue) {
+  if (gemm_bf16_enabled()) {
+    x = Rounded::copy(Rounded::kX, x, d.N * d.C * d.H * d.W);
+    w = Rounded::copy(Rounded::kW, w, d.K * d.crs());
+  }
+  direct::conv2d_forward(x, w, b, y, d, epilogue);
+}
+
+// dL/db is summed from dy as it is (the bias is no product's input), the rest from the
+// rounded dy, x and w.
+void direct_backward(const float* x, const float* w, const float* y, const float* dy, float* dx, float* dw, float* db,
+                     const ConvDims& d, Epilogue epilogue) {
+  if (!gemm_bf16_enabled()) return direct::conv2d_backward(x, w, y, dy, dx, dw, db, d, epilogue);
+  if (db) add_bias_gradient(dy, y, epilogue == Epilogue::relu, db, d);
+  const float* dyr = Rounded::copy(Rounded::kDy, dy, d.N * d.K * d.pq());
+  const float* xr = dw ? Rounded::copy(Rounded::kX, x, d.N * d.C * d.H * d.W) : x;
+  const float* wr = dx ? Rounded::copy(Rounded::kW, w, d.K * d.crs()) : w;
+  direct::conv2d_backward(xr, wr, y, dyr, dx, dw, nullptr, d, epilogue);
 }
 
 }  // namespace
@@ -277,7 +342,7 @@ void conv2d_forward(const Real* x, const Real* w, const Real* b, Real* y, const 
     switch (fast_path(d)) {
       case Fast::winograd:
         return winograd::conv2d_forward(f32(x), f32(w), f32(b), f32(y), d, epilogue, gemm_bf16_enabled());
-      case Fast::direct: return direct::conv2d_forward(f32(x), f32(w), f32(b), f32(y), d, epilogue);
+      case Fast::direct: return direct_forward(f32(x), f32(w), f32(b), f32(y), d, epilogue);
       case Fast::none: break;
     }
   }
@@ -313,7 +378,7 @@ void conv2d_backward(const Real* x, const Real* w, const Real* y, const Real* dy
           return direct::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), nullptr, f32(dw), f32(db), d, epilogue);
         break;  // the lowering, for dL/dw and dL/db
       case Fast::direct:
-        return direct::conv2d_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue);
+        return direct_backward(f32(x), f32(w), f32(y), f32(dy), f32(dx), f32(dw), f32(db), d, epilogue);
       case Fast::none: break;
     }
   }

@@ -6,7 +6,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "backend/cpu/avx512.h"
@@ -162,12 +161,17 @@ void gemm_bf16_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
   }
 }
 
+void round_to_bf16(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i += kPanel) {
+    const __mmask16 m = n - i >= kPanel ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i)));
+    _mm512_mask_storeu_epi32(out + i, m, _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
 void gemm_bf16_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  auto bf = [](float x) {
-    const float r = round_bf16(x);
-    return std::abs(r) < 0x1p-126f ? std::copysign(0.f, r) : r;  // flushed, as vcvtne2ps2bf16 does
-  };
+  auto bf = round_bf16_flushed;
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double acc = 0;

@@ -36,9 +36,18 @@ inline uint16_t to_bf16(float x) {
 }
 inline float from_bf16(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
 inline float round_bf16(float x) { return from_bf16(to_bf16(x)); }
+// round_bf16 with fp32 subnormals flushed to (signed) zero first, as vcvtneps2bf16 treats them.
+inline float round_bf16_flushed(float x) {
+  const uint32_t u = std::bit_cast<uint32_t>(x);
+  return (u & 0x7f800000u) == 0 ? std::bit_cast<float>(u & 0x80000000u) : round_bf16(x);
+}
 
 // Whether this CPU has AVX512-BF16 (and the AVX-512 F/BW/VL the kernel also uses).
 bool bf16_supported();
+
+// out[i] = round_bf16_flushed(x[i]) for i < n, by vcvtneps2bf16 (the GEMM's rounding), on the
+// calling thread. Requires bf16_supported(). out may be x.
+void round_to_bf16(const float* x, float* out, int64_t n);
 
 // The kernel on the calling thread. Requires bf16_supported(). beta = 0 does not read C.
 void gemm_bf16_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

@@ -306,8 +306,9 @@ def write(rows, peak, m, args, nets):
              "PyTorch under `torch.autocast(\"cpu\", dtype=torch.bfloat16)`, training throughput on the VGG-style net "
              "(batch 128) and the seed CIFAR CNN (64, 256), interleaved within each rep, median of each rep's ratios. "
              "kiln's bf16 rounds the inputs of every GEMM and convolution to bf16 (fp32 sums, fp32 weights and "
-             "optimizer state) and so lowers every convolution to its bf16 GEMM, where fp32 takes the Winograd "
-             "kernels; PyTorch's autocast runs convolutions and linear layers in bf16 through oneDNN.",
+             "optimizer state): Winograd convolutions with bf16 products, the direct kernels on rounded operands, "
+             "the rest lowered to its bf16 GEMM; PyTorch's autocast runs convolutions and linear layers in bf16 "
+             "through oneDNN.",
              "- kiln / PyTorch is the median over the reps of each rep's ratio (kiln and PyTorch measured seconds "
              "apart), with the lowest and highest rep in brackets: this machine's speed drifts by tens of per cent "
              "over minutes, so ratios are steadier than the images/s beside them.", "",

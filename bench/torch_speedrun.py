@@ -12,7 +12,7 @@ fixed where the spec says bn scale=false, the logits scaled by a `scale F` layer
 the weight EMA with its bias correction (optimizer.ema, evaluation on the averaged weights and
 batch-norm running statistics averaged alongside them, as kiln), crops from the image padded with black
 (data.crop_pad), alternating flips (data.alternate_flip: a seeded coin per image for even
-epochs, the other side in odd ones) and flip test-time augmentation (train.eval_flip).
+epochs, the other side in odd ones) and flip and translation test-time augmentation (train.eval_flip, train.eval_translate).
 
 Timing: the seconds of training steps only (the evaluation after each epoch is not counted, as
 kiln's epoch seconds), summed over the epochs, so "time to accuracy" is comparable with the
@@ -51,7 +51,7 @@ def lr_at(s, lr, t, total):
     return ramp(peak, end, (t - up) / (last - up) if last > up else 1)
 
 
-def batches(x, y, batch, epoch, pad, alternate, flip, order_rng, coin):
+def batches(x, y, batch, epoch, pad, reflect, alternate, flip, order_rng, coin):
     n = x.shape[0]
     order = torch.from_numpy(order_rng.permutation(n))
     for lo in range(0, n, batch):
@@ -60,11 +60,15 @@ def batches(x, y, batch, epoch, pad, alternate, flip, order_rng, coin):
         if pad:
             # Crops of the original size from the image padded with black (pixel 0, which the
             # normalisation made -mean/std: `x` holds normalised values, `black` that value).
-            padded = F.pad(xb, (pad, pad, pad, pad))
-            padded[:, :, :pad, :] = black_value
-            padded[:, :, -pad:, :] = black_value
-            padded[:, :, :, :pad] = black_value
-            padded[:, :, :, -pad:] = black_value
+            # data.crop_fill = "reflect": the image reflected at its edges instead.
+            if reflect:
+                padded = F.pad(xb, (pad, pad, pad, pad), mode="reflect")
+            else:
+                padded = F.pad(xb, (pad, pad, pad, pad))
+                padded[:, :, :pad, :] = black_value
+                padded[:, :, -pad:, :] = black_value
+                padded[:, :, :, :pad] = black_value
+                padded[:, :, :, -pad:] = black_value
             dy = torch.from_numpy(order_rng.integers(0, 2 * pad + 1, len(idx)))
             dx = torch.from_numpy(order_rng.integers(0, 2 * pad + 1, len(idx)))
             H, W = xb.shape[2], xb.shape[3]
@@ -103,17 +107,28 @@ def whiten_from_data(model, x):
             return
 
 
-def evaluate(model, x, y, batch, tta_flip, channels_last):
+def evaluate(model, x, y, batch, tta_flip, translate, channels_last):
+    """Test accuracy with kiln's test-time views (train/evaluate.h): the flip mean f̄, and with
+    train.eval_translate = t, ½ f̄(x) + ¼ f̄(x moved by (t, t)) + ¼ f̄(x moved by (-t, -t)), the
+    edges reflected."""
     model.eval()
     correct = 0
+
+    def f_bar(xb):
+        if channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        z = model(xb)
+        return (z + model(xb.flip(3))) / 2 if tta_flip else z
+
     with torch.no_grad():
         for lo in range(0, x.shape[0], batch):
             xb = x[lo:lo + batch]
-            if channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            z = model(xb)
-            if tta_flip:
-                z = (z + model(xb.flip(3))) / 2
+            z = f_bar(xb)
+            if translate:
+                t = translate
+                H, W = xb.shape[2], xb.shape[3]
+                padded = F.pad(xb, (t, t, t, t), mode="reflect")
+                z = z / 2 + f_bar(padded[:, :, :H, :W]) / 4 + f_bar(padded[:, :, 2 * t:, 2 * t:]) / 4
             correct += (z.argmax(1) == y[lo:lo + batch]).sum().item()
     model.train()
     return correct / x.shape[0]
@@ -187,7 +202,8 @@ def main():
     rows = []
     for epoch in range(epochs):
         t0 = time.perf_counter()
-        for xb, yb in batches(xtr_t, ytr_t, batch, epoch, d.get("crop_pad", 0), d.get("alternate_flip", False),
+        for xb, yb in batches(xtr_t, ytr_t, batch, epoch, d.get("crop_pad", 0),
+                              d.get("crop_fill", "black") == "reflect", d.get("alternate_flip", False),
                               d.get("hflip", False), order_rng, coin):
             if a.channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
@@ -209,7 +225,8 @@ def main():
             with torch.no_grad():
                 for e, p in zip(ema, params):
                     p.copy_(e / (1 - beta ** step))
-        acc = evaluate(model, xte_t, yte_t, t.get("eval_batch_size", 1000), t.get("eval_flip", False), a.channels_last)
+        acc = evaluate(model, xte_t, yte_t, t.get("eval_batch_size", 1000), t.get("eval_flip", False),
+                       t.get("eval_translate", 0), a.channels_last)
         if ema is not None:
             with torch.no_grad():
                 for l, p in zip(live, params):

@@ -183,14 +183,13 @@ TEST(Loader, FlipMirrorsEachRowOfAboutHalfTheImages) {
   EXPECT_GT(kept, 70);
 }
 
-TEST(Loader, CropShiftsTheImageAndPadsWithBlack) {
-  // Pixels 1..250 are never 0, so padding (pixel 0, normalised to (0 - 0.5) / 0.25 = -2) and
-  // content cannot be confused, and each shift gives a different picture.
-  Dataset d = pattern_dataset(300, 2, 6, 6);
-  for (int64_t i = 0; i < 300; ++i)
-    for (int64_t k = 0; k < 72; ++k) d.pixels[static_cast<size_t>(i * 72 + k)] = static_cast<uint8_t>(1 + (i + k * 3) % 250);
-  const Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
-  Loader l(d, 100, true, 4, norm, Augment{2, false, 0});
+// The crop tests' check, on 2-channel 6x6 samples cropped with pad 2: each sample of an epoch
+// shows exactly one offset (oy, ox) in [-2, 2]², output (c, y, x) being want(i, c, y + oy,
+// x + ox) for sample i, and every offset occurs.
+namespace {
+
+template <class Want>
+void expect_each_sample_one_crop(Loader& l, const Want& want) {
   std::set<std::pair<int64_t, int64_t>> shifts;
   for (const auto& [i, x] : samples_of(epoch_batches(l, 0), 72)) {
     int matches = 0;
@@ -199,12 +198,8 @@ TEST(Loader, CropShiftsTheImageAndPadsWithBlack) {
         bool same = true;
         for (int64_t c = 0; c < 2 && same; ++c)
           for (int64_t y = 0; y < 6 && same; ++y)
-            for (int64_t xx = 0; xx < 6 && same; ++xx) {
-              const int64_t sy = y + oy, sx = xx + ox;
-              const bool inside = sy >= 0 && sy < 6 && sx >= 0 && sx < 6;
-              const Real want = inside ? normalised(d.sample_data(i)[(c * 6 + sy) * 6 + sx], 0.5f, 0.25f) : Real(-2);
-              same = x[static_cast<size_t>((c * 6 + y) * 6 + xx)] == want;
-            }
+            for (int64_t xx = 0; xx < 6 && same; ++xx)
+              same = x[static_cast<size_t>((c * 6 + y) * 6 + xx)] == want(i, c, y + oy, xx + ox);
         if (same) {
           ++matches;
           shifts.insert({oy, ox});
@@ -213,6 +208,43 @@ TEST(Loader, CropShiftsTheImageAndPadsWithBlack) {
     EXPECT_EQ(matches, 1) << "sample " << i;
   }
   EXPECT_EQ(shifts.size(), 25u);  // every offset in [-2, 2]² occurs
+}
+
+}  // namespace
+
+TEST(Loader, CropShiftsTheImageAndPadsWithBlack) {
+  // Pixels 1..250 are never 0, so padding (pixel 0, normalised to (0 - 0.5) / 0.25 = -2) and
+  // content cannot be confused, and each shift gives a different picture.
+  Dataset d = pattern_dataset(300, 2, 6, 6);
+  for (int64_t i = 0; i < 300; ++i)
+    for (int64_t k = 0; k < 72; ++k) d.pixels[static_cast<size_t>(i * 72 + k)] = static_cast<uint8_t>(1 + (i + k * 3) % 250);
+  const Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
+  Loader l(d, 100, true, 4, norm, Augment{2, false, 0});
+  expect_each_sample_one_crop(l, [&](int64_t i, int64_t c, int64_t sy, int64_t sx) {
+    const bool inside = sy >= 0 && sy < 6 && sx >= 0 && sx < 6;
+    return inside ? normalised(d.sample_data(i)[(c * 6 + sy) * 6 + sx], 0.5f, 0.25f) : Real(-2);
+  });
+}
+
+// With crop_reflect the padding is the image mirrored at its edges (row -1 shows row 1, row 6
+// row 4), never black; every offset still occurs, and a pad as wide as the image is refused.
+TEST(Loader, CropWithReflectionPadsWithTheImageMirroredAtItsEdges) {
+  Dataset d = pattern_dataset(300, 2, 6, 6);
+  for (int64_t i = 0; i < 300; ++i)
+    for (int64_t k = 0; k < 72; ++k) d.pixels[static_cast<size_t>(i * 72 + k)] = static_cast<uint8_t>(1 + (i + k * 3) % 250);
+  const Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
+  Augment reflect{2, false, 0};
+  reflect.crop_reflect = true;
+  Loader l(d, 100, true, 4, norm, reflect);
+  auto mirror = [](int64_t i) { return i < 0 ? -i : i > 5 ? 10 - i : i; };
+  expect_each_sample_one_crop(l, [&](int64_t i, int64_t c, int64_t sy, int64_t sx) {
+    return normalised(d.sample_data(i)[(c * 6 + mirror(sy)) * 6 + mirror(sx)], 0.5f, 0.25f);
+  });
+  for (const auto& [i, x] : samples_of(epoch_batches(l, 0), 72))
+    EXPECT_EQ(std::count(x.begin(), x.end(), Real(-2)), 0) << "sample " << i << " shows black padding";
+  Augment too_wide{6, false, 0};
+  too_wide.crop_reflect = true;
+  EXPECT_THROW(Loader(d, 4, true, 1, norm, too_wide), Error);
 }
 
 TEST(Loader, CutoutZerosOneSquareClippedAtTheBorders) {

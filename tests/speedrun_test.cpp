@@ -1,5 +1,5 @@
 // The pieces of the CIFAR-10 speed-run recipe (configs/cifar10_speedrun.toml) that are not
-// layers: test-time flips, per-group optimizer settings for normalisation parameters, weight
+// layers: test-time flips and translations, per-group optimizer settings for normalisation parameters, weight
 // EMA. (GELU is in activation_test and the gradient checks; alternating flips in loader_test.)
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 #include "model/build.h"
 #include "optim/optimizer.h"
 #include "train/evaluate.h"
+#include "train/setup.h"
 #include "train/step.h"
 #include "layers/whiten.h"
 
@@ -47,8 +48,8 @@ TEST(TestTimeFlip, AveragesTheLogitsOfEachImageAndItsMirror) {
   auto loss = make_loss("softmax_xent");
   const Normalization norm = identity_norm(2);
   const Evaluation plain = evaluate(model, *loss, d, norm, 16, false), plain_m = evaluate(model, *loss, m, norm, 16, false);
-  const Evaluation flip = evaluate(model, *loss, d, norm, 16, false, nullptr, true),
-                   flip_m = evaluate(model, *loss, m, norm, 16, false, nullptr, true);
+  const Evaluation flip = evaluate(model, *loss, d, norm, 16, false, nullptr, {.flip = true}),
+                   flip_m = evaluate(model, *loss, m, norm, 16, false, nullptr, {.flip = true});
   EXPECT_NE(plain.loss, plain_m.loss);
   EXPECT_EQ(flip.loss, flip_m.loss);
   EXPECT_EQ(flip.accuracy, flip_m.accuracy);
@@ -74,7 +75,136 @@ TEST(TestTimeFlip, IsRefusedForInputsThatAreNotImages) {
   d.labels = {0, 1};
   Model model = build_model(Shape{6}, {"dense 2"}, 1);
   auto loss = make_loss("softmax_xent");
-  EXPECT_THROW(evaluate(model, *loss, d, identity_norm(1), 16, false, nullptr, true), Error);
+  EXPECT_THROW(evaluate(model, *loss, d, identity_norm(1), 16, false, nullptr, {.flip = true}), Error);
+  EXPECT_THROW(evaluate(model, *loss, d, identity_norm(1), 16, false, nullptr, {.translate = 1}), Error);
+}
+
+// Pixel (r, c) of a 3x4 image holds 10 r + c, so each output names the pixel it came from.
+// Moved by (1, 1), row 0 and column 0 come from row 1 and column 1 (reflected, not the edge
+// repeated); moved by (-1, -1), the last row and column come from row 1 and column 2.
+TEST(TestTimeTranslate, MovesTheImageWithItsEdgesReflected) {
+  Tensor x(Shape{1, 2, 3, 4});
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t r = 0; r < 3; ++r)
+      for (int64_t c = 0; c < 4; ++c) x[(p * 3 + r) * 4 + c] = static_cast<Real>(100 * p + 10 * r + c);
+  Tensor down, up;
+  translate_images(x, 1, 1, down);
+  translate_images(x, -1, -1, up);
+  const std::vector<Real> want_down = {11, 10, 11, 12, 1, 0, 1, 2, 11, 10, 11, 12};
+  const std::vector<Real> want_up = {11, 12, 13, 12, 21, 22, 23, 22, 11, 12, 13, 12};
+  for (int64_t p = 0; p < 2; ++p)
+    for (size_t i = 0; i < 12; ++i) {
+      EXPECT_EQ(down[p * 12 + static_cast<int64_t>(i)], want_down[i] + 100 * p) << "plane " << p << " pixel " << i;
+      EXPECT_EQ(up[p * 12 + static_cast<int64_t>(i)], want_up[i] + 100 * p) << "plane " << p << " pixel " << i;
+    }
+  Tensor same;
+  translate_images(x, 0, 0, same);
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(same[i], x[i]);
+}
+
+// The loss of translated (and flipped) views is the loss of ½ f̄(x) + ¼ f̄(x moved by (1, 1))
+// + ¼ f̄(x moved by (-1, -1)) computed by hand, f̄ the flip mean; it differs from flips alone.
+TEST(TestTimeTranslate, AveragesHalfTheImageAndAQuarterOfEachMove) {
+  const Dataset d = pattern_dataset(37, 2, 6, 5);
+  Model model = build_model(Shape{2, 6, 5}, kNet, 4);
+  auto loss = make_loss("softmax_xent");
+  const Normalization norm = identity_norm(2);
+  const Evaluation flip = evaluate(model, *loss, d, norm, 16, false, nullptr, {.flip = true});
+  const Evaluation both = evaluate(model, *loss, d, norm, 16, false, nullptr, {.flip = true, .translate = 1});
+  const Evaluation moved = evaluate(model, *loss, d, norm, 16, false, nullptr, {.translate = 1});
+
+  Loader all(d, 37, false, 0, norm, Augment{});
+  Batch b;
+  ASSERT_TRUE(all.next(b));
+  const Pass pass{Mode::eval, 0, 0, false};
+  auto f = [&](const Tensor& x) { return model.forward(x, pass).clone(); };
+  auto f_bar = [&](const Tensor& x) {
+    Tensor a = f(x), mx;
+    mirror_images(x, mx);
+    const Tensor m = f(mx);
+    for (int64_t i = 0; i < a.numel(); ++i) a[i] = (a[i] + m[i]) / 2;
+    return a;
+  };
+  Tensor plus, minus;
+  translate_images(b.x, 1, 1, plus);
+  translate_images(b.x, -1, -1, minus);
+  const Tensor c = f_bar(b.x), p = f_bar(plus), m = f_bar(minus);
+  const Tensor c1 = f(b.x), p1 = f(plus), m1 = f(minus);
+  Tensor want = c.clone(), want1 = c1.clone();
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    want[i] = c[i] / 2 + p[i] / 4 + m[i] / 4;
+    want1[i] = c1[i] / 2 + p1[i] / 4 + m1[i] / 4;
+  }
+  EXPECT_NEAR(both.loss, loss->forward_backward(want, Targets{b.y, nullptr}, nullptr), 1e-5);
+  EXPECT_NEAR(moved.loss, loss->forward_backward(want1, Targets{b.y, nullptr}, nullptr), 1e-5);
+  EXPECT_GT(std::abs(both.loss - flip.loss), 1e-6);
+  EXPECT_GT(std::abs(both.loss - moved.loss), 1e-6);
+}
+
+// A move as large as the image has no reflection to take pixels from: refused, with the range.
+TEST(TestTimeTranslate, IsRefusedForMovesAsLargeAsTheImage) {
+  const Dataset d = pattern_dataset(8, 2, 6, 5);
+  Model model = build_model(Shape{2, 6, 5}, kNet, 4);
+  auto loss = make_loss("softmax_xent");
+  EXPECT_NO_THROW(evaluate(model, *loss, d, identity_norm(2), 16, false, nullptr, {.translate = 4}));
+  try {
+    evaluate(model, *loss, d, identity_norm(2), 16, false, nullptr, {.translate = 5});
+    FAIL() << "a move of 5 pixels on 6x5 images was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("allow 0 to 4"), std::string::npos) << e.what();
+  }
+}
+
+// An experiment asking for a move its images cannot take is refused before training, naming
+// the file and the largest move allowed.
+TEST(TestTimeTranslate, AnExperimentMovingFurtherThanItsImagesIsRefused) {
+  Experiment e;
+  e.source = "speed.toml";
+  e.layers = kNet;
+  e.train.eval_translate = 5;
+  try {
+    build_model_for(e, Shape{2, 6, 5});
+    FAIL() << "train.eval_translate = 5 on 6x5 images was accepted";
+  } catch (const Error& err) {
+    const std::string what = err.what();
+    EXPECT_NE(what.find("speed.toml: train.eval_translate = 5"), std::string::npos) << what;
+    EXPECT_NE(what.find("at most 4"), std::string::npos) << what;
+  }
+  e.train.eval_translate = 4;
+  EXPECT_NO_THROW(build_model_for(e, Shape{2, 6, 5}));
+}
+
+// dirac=true: the first min(C, K) filters pass their input channel through unchanged, the
+// others are the default init's (the same draws), and the option survives the layer's line.
+TEST(DiracInit, TheFirstFiltersAreTheIdentityAndTheRestUnchanged) {
+  const Shape in{4, 5, 5};
+  Model dirac = build_model(in, {"conv 6 3x3 pad=1 bias=false dirac=true"}, 3);
+  Model plain = build_model(in, {"conv 6 3x3 pad=1 bias=false"}, 3);
+  Model narrow = build_model(in, {"conv 2 3x3 pad=1 bias=false dirac=true"}, 3);
+  Tensor x(Shape{2, 4, 5, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<Real>(std::sin(0.7 * static_cast<double>(i)));
+  const Pass pass{Mode::eval, 0, 0, false};
+  const Tensor yd = dirac.forward(x, pass).clone(), yp = plain.forward(x, pass).clone(),
+               yn = narrow.forward(x, pass).clone();
+  const int64_t plane = 25;
+  int64_t differs = 0;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t k = 0; k < 6; ++k)
+      for (int64_t j = 0; j < plane; ++j) {
+        const Real d = yd[(n * 6 + k) * plane + j], p = yp[(n * 6 + k) * plane + j];
+        if (k < 4) {
+          EXPECT_EQ(d, x[(n * 4 + k) * plane + j]) << "sample " << n << " channel " << k << " pixel " << j;
+          differs += d != p;
+        } else {
+          EXPECT_EQ(d, p) << "sample " << n << " channel " << k << " pixel " << j;
+        }
+        if (k < 2) {
+          EXPECT_EQ(yn[(n * 2 + k) * plane + j], x[(n * 4 + k) * plane + j]);
+        }
+      }
+  EXPECT_GT(differs, 0);  // the identity is not what the default init gives
+  EXPECT_EQ(dirac.summary().front().spec, "conv 6 3x3 pad=1 bias=false dirac=true");
+  EXPECT_EQ(plain.summary().front().spec, "conv 6 3x3 pad=1 bias=false");
 }
 
 // The layer tags its parameters; the spans follow the flat layout, normalisation shifts apart.

@@ -81,8 +81,12 @@ def twin(specs, in_shape, inplace=False):
             mods.append(Residual(body, proj))
         elif name == "conv":
             r, s = size(pos[1])
-            mods.append(nn.Conv2d(cur[0], int(pos[0]), (r, s), int(opt.get("stride", 1)), int(opt.get("pad", 0)),
-                                  bias=opt.get("bias", "true") == "true"))
+            conv = nn.Conv2d(cur[0], int(pos[0]), (r, s), int(opt.get("stride", 1)), int(opt.get("pad", 0)),
+                             bias=opt.get("bias", "true") == "true")
+            if opt.get("dirac", "false") == "true":  # kiln's dirac=true: the first min(C, K) filters the identity
+                with torch.no_grad():
+                    nn.init.dirac_(conv.weight[:cur[0]])
+            mods.append(conv)
         elif name == "whiten":
             # kiln's frozen whitening convolution: 2·C·R·S filters, no bias, set from data by
             # whiten_from_data() (bench/torch_speedrun.py), never trained.

@@ -30,6 +30,10 @@ void DataConfig::fields(Fields& f) {
   f.key("limit_train", limit_train, "use only the first N training samples (0: all)", Bounds::between(0, kMaxSamples));
   f.key("limit_test", limit_test, "use only the first N test samples (0: all)", Bounds::between(0, kMaxSamples));
   f.key("crop_pad", crop_pad, "random crops from the image padded by this many pixels (0: off)", Bounds::between(0, 64));
+  f.key("crop_fill", crop_fill,
+        "what crop_pad's padding shows: black pixels, or the image reflected at its edges (row -1 is row 1, as "
+        "PyTorch's reflect padding; crop_pad below the image's sides)",
+        {"black", "reflect"});
   f.key("hflip", hflip, "random horizontal flips");
   f.key("alternate_flip", alternate_flip,
         "horizontal flips on alternate epochs: each image's side in even epochs from a seeded coin, the other side in odd "
@@ -73,6 +77,11 @@ void TrainConfig::fields(Fields& f) {
   f.key("eval_flip", eval_flip,
         "test-time flip augmentation: validation and test logits are the mean of the image's and its mirror's "
         "(image inputs only; kiln eval follows it)");
+  f.key("eval_translate", eval_translate,
+        "test-time translations by this many pixels (0: off): validation and test logits are 1/2 the image's + 1/4 "
+        "its copy moved by (t, t) + 1/4 by (-t, -t), edges reflected (with eval_flip each view is flip-averaged: 6 "
+        "forward passes at t = 1, airbench94's test-time augmentation); image inputs only, kiln eval follows it",
+        Bounds::between(0, 64));
   f.key("log_every", log_every, "batches between points of the per-batch curves", Bounds::between(1, 1e9));
   f.key("threads", threads, "threads of kiln's pool (0: all cores)", Bounds::between(0, kMaxThreads));
   f.key("device", device, "where to train", {"cpu", "cuda"});

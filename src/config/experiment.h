@@ -24,6 +24,7 @@ struct DataConfig {
   std::vector<double> mean, std;          // or given explicitly
   int64_t limit_train = 0, limit_test = 0;  // use only the first N samples (0: all)
   int64_t crop_pad = 0;
+  std::string crop_fill = "black";  // or "reflect": what the crop's padding shows
   bool hflip = false;
   bool alternate_flip = false;
   int64_t cutout = 0;
@@ -54,6 +55,7 @@ struct TrainConfig {
   int64_t epochs = 5;
   int64_t eval_batch_size = 1000;
   bool eval_flip = false;      // test-time flips: validation and test logits averaged with the mirror image's
+  int64_t eval_translate = 0;  // test-time translations by this many pixels (train/evaluate.h); 0: off
   int64_t log_every = 50;      // batches between points of the per-batch curves
   int64_t threads = 0;         // 0: all cores
   std::string device = "cpu";  // cpu | cuda

@@ -88,6 +88,9 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
     if (s.rank() != 3) throw Error("augmentation needs image samples (C, H, W), got " + s.str());
     height_ = s[1];
     width_ = s[2];
+    if (augment.crop_reflect && (augment.crop_pad >= height_ || augment.crop_pad >= width_))
+      throw Error("augmentation: crops padded by reflection need crop_pad below the image's sides, got " +
+                  std::to_string(augment.crop_pad) + " for images " + s.str());
   }
   worker_ = std::thread([this] { work(); });
 }
@@ -273,23 +276,35 @@ void Loader::augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_
     flip = (hash_uniform(aug_seed, ~uint64_t{0}, static_cast<uint64_t>(index)) < 0.5) != (epoch % 2 == 1);
   else if (augment_.hflip)
     flip = draw(kFlip) < 0.5;
-  // Output columns [x0, x1) have their source inside the image; the rest is padding.
-  const int64_t x0 = std::clamp<int64_t>(-ox, 0, W), x1 = std::max(x0, std::clamp<int64_t>(W - ox, 0, W));
-  for (int64_t c = 0; c < channels_; ++c) {
-    const Real* lut = lut_.data() + c * 256;
-    const Real pad = lut[0];
-    for (int64_t y = 0; y < H; ++y) {
-      Real* row = dst + (c * H + y) * W;
-      const int64_t sy = y + oy;
-      if (sy < 0 || sy >= H) {
-        std::fill(row, row + W, pad);
-        continue;
+  if (augment_.crop_reflect) {
+    for (int64_t c = 0; c < channels_; ++c) {
+      const Real* lut = lut_.data() + c * 256;
+      for (int64_t y = 0; y < H; ++y) {
+        Real* row = dst + (c * H + y) * W;
+        const uint8_t* srow = src + (c * H + reflect_index(y + oy, H)) * W;
+        for (int64_t x = 0; x < W; ++x) row[x] = lut[srow[reflect_index(x + ox, W)]];
+        if (flip) std::reverse(row, row + W);
       }
-      const uint8_t* srow = src + (c * H + sy) * W;
-      std::fill(row, row + x0, pad);
-      for (int64_t x = x0; x < x1; ++x) row[x] = lut[srow[x + ox]];
-      std::fill(row + x1, row + W, pad);
-      if (flip) std::reverse(row, row + W);
+    }
+  } else {
+    // Output columns [x0, x1) have their source inside the image; the rest is padding.
+    const int64_t x0 = std::clamp<int64_t>(-ox, 0, W), x1 = std::max(x0, std::clamp<int64_t>(W - ox, 0, W));
+    for (int64_t c = 0; c < channels_; ++c) {
+      const Real* lut = lut_.data() + c * 256;
+      const Real pad = lut[0];
+      for (int64_t y = 0; y < H; ++y) {
+        Real* row = dst + (c * H + y) * W;
+        const int64_t sy = y + oy;
+        if (sy < 0 || sy >= H) {
+          std::fill(row, row + W, pad);
+          continue;
+        }
+        const uint8_t* srow = src + (c * H + sy) * W;
+        std::fill(row, row + x0, pad);
+        for (int64_t x = x0; x < x1; ++x) row[x] = lut[srow[x + ox]];
+        std::fill(row + x1, row + W, pad);
+        if (flip) std::reverse(row, row + W);
+      }
     }
   }
   if (augment_.cutout > 0) {

@@ -20,7 +20,9 @@
 namespace kiln {
 
 // Applied in this order, to the normalised sample. The padding of the crop is black (pixel
-// value 0, so -mean/std after normalisation, as torchvision's RandomCrop before Normalize);
+// value 0, so -mean/std after normalisation, as torchvision's RandomCrop before Normalize),
+// or with crop_reflect the image reflected at its edges without repeating them (row -1 is
+// row 1: PyTorch's "reflect" padding, as airbench94; crop_pad < H and W);
 // cutout sets its square to 0 after normalisation, i.e. to the dataset mean (as DeVries &
 // Taylor's Cutout after Normalize). The square's centre is anywhere in the image and it is
 // clipped at the borders.
@@ -31,8 +33,13 @@ struct Augment {
   // Instead of hflip's coin: each image flipped on alternate epochs, from a seeded coin per
   // image (its index in the dataset) that picks the side of epochs 0, 2, 4, ...
   bool alternate_flip = false;
+  bool crop_reflect = false;  // crop_pad's padding reflects the image instead of being black
   bool any() const { return crop_pad > 0 || hflip || alternate_flip || cutout > 0; }
 };
+
+// ρ(i): index i in [-(n-1), 2n-2] reflected into [0, n) without repeating the edge
+// (ρ(-1) = 1, ρ(n) = n - 2): crop_reflect's padding, and test-time translations.
+inline int64_t reflect_index(int64_t i, int64_t n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
 
 struct Batch {
   Tensor x;                    // (n, C, H, W), normalised floats

@@ -20,6 +20,7 @@
 // samples, or direct kernels for small channel counts); the layer only states it.
 #include "layers/conv2d.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "backend/ops.h"
@@ -31,8 +32,15 @@
 namespace kiln {
 
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w, int64_t stride,
-               int64_t pad, bool bias)
-    : C_(in_channels), K_(out_channels), R_(kernel_h), S_(kernel_w), stride_(stride), pad_(pad), has_bias_(bias) {
+               int64_t pad, bool bias, bool dirac)
+    : C_(in_channels),
+      K_(out_channels),
+      R_(kernel_h),
+      S_(kernel_w),
+      stride_(stride),
+      pad_(pad),
+      has_bias_(bias),
+      dirac_(dirac) {
   check_range("conv", "the input channels", C_, 1, kMaxFeatures);
   check_range("conv", "the output channels", K_, 1, kMaxFeatures);
   check_range("conv", "the kernel height", R_, 1, kMaxWindow);
@@ -49,13 +57,14 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int6
 }
 
 LayerKind Conv2d::kind() {
-  return {"conv", {"conv2d"}, "conv K RxS [stride=1] [pad=0] [bias=true]",
+  return {"conv", {"conv2d"}, "conv K RxS [stride=1] [pad=0] [bias=true] [dirac=false]",
           [](SpecLine& s, const BuildContext& ctx) -> std::unique_ptr<Layer> {
             ctx.need_image(s);
             const int64_t k = s.positional_int("output channels");
             const auto [r, c] = s.positional_size("kernel size");
             const int64_t stride = s.option_int("stride", 1), pad = s.option_int("pad", 0);
-            return std::make_unique<Conv2d>(ctx.input[1], k, r, c, stride, pad, s.option_bool("bias", true));
+            return std::make_unique<Conv2d>(ctx.input[1], k, r, c, stride, pad, s.option_bool("bias", true),
+                                            s.option_bool("dirac", false));
           }};
 }
 
@@ -70,6 +79,7 @@ std::string Conv2d::spec() const {
   if (stride_ != 1) s += " stride=" + std::to_string(stride_);
   if (pad_ != 0) s += " pad=" + std::to_string(pad_);
   if (!has_bias_) s += " bias=false";
+  if (dirac_) s += " dirac=true";
   return s;
 }
 
@@ -102,11 +112,20 @@ std::vector<Param> Conv2d::params() {
 }
 
 // Kaiming uniform as PyTorch's default for nn.Conv2d (kaiming_uniform_ with a = √5): weights
-// and bias from U(-1/√fan_in, 1/√fan_in), fan_in = C·R·S.
+// and bias from U(-1/√fan_in, 1/√fan_in), fan_in = C·R·S. With dirac=true the first min(C, K)
+// filters are then overwritten by W[k, c, r, s] = [c = k, r = R/2, s = S/2] (PyTorch's
+// nn.init.dirac_ on weight[:C], as airbench94); the draws are the same either way, so the
+// other filters and the bias do not change with the option.
 void Conv2d::init(Rng& rng) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(C_ * R_ * S_));
   for (int64_t i = 0; i < weight_.numel(); ++i) weight_[i] = static_cast<Real>(rng.uniform(-bound, bound));
   for (int64_t i = 0; i < bias_.numel(); ++i) bias_[i] = static_cast<Real>(rng.uniform(-bound, bound));
+  if (!dirac_) return;
+  const int64_t filter = C_ * R_ * S_;
+  for (int64_t k = 0; k < std::min(C_, K_); ++k) {
+    std::fill(weight_.data() + k * filter, weight_.data() + (k + 1) * filter, Real(0));
+    weight_[k * filter + (k * R_ + R_ / 2) * S_ + S_ / 2] = 1;
+  }
 }
 
 int64_t Conv2d::forward_flops(const Shape& in) const {

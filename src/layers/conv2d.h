@@ -10,7 +10,7 @@ namespace kiln {
 class Conv2d : public Layer {
  public:
   Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
-         int64_t stride = 1, int64_t pad = 0, bool bias = true);
+         int64_t stride = 1, int64_t pad = 0, bool bias = true, bool dirac = false);
   static LayerKind kind();
   std::string spec() const override;
   Shape output_shape(const Shape& in) const override;
@@ -38,6 +38,10 @@ class Conv2d : public Layer {
   ConvDims dims(const Shape& in) const;  // of this conv on a batched input (N, C, H, W)
   int64_t C_, K_, R_, S_, stride_, pad_;
   bool has_bias_;
+  // init(): the first min(C, K) filters start as the identity (airbench's partial dirac_):
+  // filter k passes input channel k through at the kernel's centre, so at initialisation
+  // those outputs are the input and the net starts closer to shallow.
+  bool dirac_;
   Epilogue epilogue_ = Epilogue::none;
   Tensor weight_, dweight_, bias_, dbias_;
 };

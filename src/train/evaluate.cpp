@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "backend/ops.h"
 
@@ -38,6 +40,23 @@ void mirror_images(const Tensor& x, Tensor& out) {
   out.ensure(x.shape(), Device::cpu);
   const int64_t W = x.dim(3), rows = x.numel() / W;
   for (int64_t r = 0; r < rows; ++r) std::reverse_copy(x.data() + r * W, x.data() + (r + 1) * W, out.data() + r * W);
+}
+
+void translate_images(const Tensor& x, int64_t dy, int64_t dx, Tensor& out) {
+  KILN_CHECK(x.rank() == 4 && x.device() == Device::cpu, "translate_images takes host images (N, C, H, W)");
+  const int64_t H = x.dim(2), W = x.dim(3), planes = x.dim(0) * x.dim(1);
+  KILN_CHECK(std::abs(dy) < H && std::abs(dx) < W, "translate_images: a move of at most H-1 rows and W-1 columns");
+  out.ensure(x.shape(), Device::cpu);
+  std::vector<int64_t> column(static_cast<size_t>(W));
+  for (int64_t c = 0; c < W; ++c) column[static_cast<size_t>(c)] = reflect_index(c - dx, W);
+  for (int64_t p = 0; p < planes; ++p) {
+    const Real* in = x.data() + p * H * W;
+    Real* o = out.data() + p * H * W;
+    for (int64_t r = 0; r < H; ++r) {
+      const Real* row = in + reflect_index(r - dy, H) * W;
+      for (int64_t c = 0; c < W; ++c) o[r * W + c] = row[column[static_cast<size_t>(c)]];
+    }
+  }
 }
 
 namespace {
@@ -108,10 +127,15 @@ Evaluation evaluate_regression(Model& model, Loss& loss, const Dataset& data, co
 //   [loss·n per batch (B) | confusion (K²) | predicted + 1 per sample | confidence per sample]
 // the per-sample parts only when predictions are kept.
 Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normalization& norm, int64_t batch_size,
-                    bool keep_predictions, Comm* comm, bool flip) {
-  if (flip && model.input_shape().rank() != 3)
-    throw Error("test-time flips (train.eval_flip, kiln eval --flip) need image inputs (C, H, W); this model takes " +
-                model.input_shape().str());
+                    bool keep_predictions, Comm* comm, TestTimeViews views) {
+  const Shape& input = model.input_shape();
+  if ((views.flip || views.translate > 0) && input.rank() != 3)
+    throw Error("test-time flips and translations (train.eval_flip, train.eval_translate, kiln eval --flip, "
+                "--translate) need image inputs (C, H, W); this model takes " + input.str());
+  if (views.translate < 0) throw Error("test-time translation by " + std::to_string(views.translate) + " pixels (0 or more)");
+  if (views.translate > 0 && (views.translate >= input[1] || views.translate >= input[2]))
+    throw Error("test-time translation by " + std::to_string(views.translate) + " pixels: images " + input.str() +
+                " allow 0 to " + std::to_string(std::min(input[1], input[2]) - 1));
   if (data.regression()) return evaluate_regression(model, loss, data, norm, batch_size, keep_predictions, comm);
   Evaluation ev;
   const int64_t K = model.output_shape().numel(), n = data.size();
@@ -125,18 +149,43 @@ Evaluation evaluate(Model& model, Loss& loss, const Dataset& data, const Normali
   loader.start_epoch(0);
   loader.skip(first);
   Batch b;
-  Tensor x_device, mirrored, averaged;
+  Tensor x_device, moved, mirrored, averaged;
   std::vector<int32_t> pred;
   Pass pass{Mode::eval, 0, 0, /*backward=*/false};
+  // Σ over the flips of the view's logits, added into `averaged` (the first one copied in:
+  // each forward reuses the model's output buffer).
+  bool first_view = true;
+  auto add_view = [&](const Tensor& view) {
+    for (int side = 0; side < (views.flip ? 2 : 1); ++side) {
+      if (side == 1) mirror_images(view, mirrored);
+      const Tensor& z = model.forward(on_device(side == 1 ? mirrored : view, x_device, model.device()), pass);
+      if (first_view) {
+        averaged.ensure(z.shape(), model.device());
+        averaged.copy_from(z);
+        first_view = false;
+      } else {
+        ops::axpy(Real(1), z, averaged);
+      }
+    }
+  };
   for (int64_t batch = first; batch < end && loader.next(b); ++batch) {
-    const Tensor* logits_of_batch = &model.forward(on_device(b.x, x_device, model.device()), pass);
-    if (flip) {
-      // (f(x) + f(mirror x)) / 2; the first output is copied out before the second forward reuses it.
-      averaged.ensure(logits_of_batch->shape(), model.device());
-      averaged.copy_from(*logits_of_batch);
-      mirror_images(b.x, mirrored);
-      ops::axpy(Real(1), model.forward(on_device(mirrored, x_device, model.device()), pass), averaged);
-      ops::scale(averaged, Real(0.5));
+    const Tensor* logits_of_batch = nullptr;
+    if (!views.flip && views.translate == 0) {
+      logits_of_batch = &model.forward(on_device(b.x, x_device, model.device()), pass);
+    } else {
+      // Unnormalised: S(x) (flips summed), then 2 S(x) + S(x moved by t) + S(x moved by -t).
+      first_view = true;
+      add_view(b.x);
+      Real divisor = views.flip ? 2 : 1;
+      if (views.translate > 0) {
+        ops::scale(averaged, Real(2));
+        for (const int64_t t : {views.translate, -views.translate}) {
+          translate_images(b.x, t, t, moved);
+          add_view(moved);
+        }
+        divisor *= 4;
+      }
+      ops::scale(averaged, Real(1) / divisor);
       logits_of_batch = &averaged;
     }
     const Tensor& out = *logits_of_batch;

@@ -213,17 +213,18 @@ const EpochRow& TrainLoop::end_epoch() {
   const double nan = std::nan("");
   EpochRow row{st_.epoch + 1, st_.train_loss(), st_.train_acc(), nan, nan, lr_, epoch_train_seconds_};
   if (data_.train.regression()) row.train_rmse = rmse_of_loss(row.train_loss, data_.norm.target_std[0]);
+  const TestTimeViews views{e_.train.eval_flip, e_.train.eval_translate};
   with_averaged_weights([&] {
     test_ = data_.test.size() > 0
                 ? evaluate(model_, loss_, data_.test, data_.norm, e_.train.eval_batch_size, /*keep_predictions=*/true,
-                           comm_, e_.train.eval_flip)
+                           comm_, views)
                 : Evaluation{nan, nan, {}, {}, {}, nan, nan, {}};
     row.test_loss = test_.loss;
     row.test_acc = test_.accuracy;
     row.test_mae = test_.mae;
     row.test_rmse = test_.rmse;
     if (data_.val.size() > 0) {
-      Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false, comm_, e_.train.eval_flip);
+      Evaluation vev = evaluate(model_, loss_, data_.val, data_.norm, e_.train.eval_batch_size, false, comm_, views);
       row.val_loss = vev.loss;
       row.val_acc = vev.accuracy;
       row.val_mae = vev.mae;

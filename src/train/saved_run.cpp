@@ -67,7 +67,7 @@ DataConfig eval_data_config(const SavedRun& run, const std::string& data_dir) {
 }
 
 SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions,
-                               bool flip) {
+                               TestTimeViews views) {
   const DataConfig cfg = eval_data_config(run, data_dir);
   SavedEvaluation out;
   // A table's labels are read as the model's classes (its test file may lack some of them).
@@ -89,8 +89,11 @@ SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64
     out.test.class_names = run.model.preprocessing().class_names;
   auto loss = make_loss(run.experiment ? run.experiment->loss.spec() : prep.regression() ? "mse" : "softmax_xent");
   if (batch <= 0) batch = run.experiment ? run.experiment->train.eval_batch_size : 1000;
-  flip = flip || (run.experiment && run.experiment->train.eval_flip);
-  out.ev = evaluate(run.model, *loss, out.test, norm, batch, keep_predictions, nullptr, flip);
+  if (run.experiment) {
+    views.flip = views.flip || run.experiment->train.eval_flip;
+    if (views.translate == 0) views.translate = run.experiment->train.eval_translate;
+  }
+  out.ev = evaluate(run.model, *loss, out.test, norm, batch, keep_predictions, nullptr, views);
   return out;
 }
 

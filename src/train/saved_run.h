@@ -35,9 +35,10 @@ struct SavedEvaluation {
 // The test split through the model, normalised as it was trained (its preprocessing; for an
 // old file without it, the training set's statistics as the experiment says, with a note on
 // stderr). batch 0: the run's eval_batch_size.
-// flip: test-time flip augmentation (evaluate()); a run whose train.eval_flip is on is
-// evaluated so whatever `flip` says, as it was during training.
+// views: test-time augmentation (evaluate()); a run trained with train.eval_flip or
+// eval_translate is evaluated with them, as during training, unless views asks for more
+// (flips) or another translation.
 SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions = false,
-                               bool flip = false);
+                               TestTimeViews views = {});
 
 }  // namespace kiln

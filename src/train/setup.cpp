@@ -106,6 +106,7 @@ Data load_data(const DataConfig& cfg, uint64_t seed, bool progress) {
     else d.norm.target_mean = {0.f}, d.norm.target_std = {1.f};
   }
   d.augment.crop_pad = cfg.crop_pad;
+  d.augment.crop_reflect = cfg.crop_fill == "reflect";
   d.augment.hflip = cfg.hflip;
   d.augment.alternate_flip = cfg.alternate_flip;
   d.augment.cutout = cfg.cutout;
@@ -130,6 +131,11 @@ Model build_model_for(const Experiment& e, const Shape& input) {
   if (e.train.eval_flip && input.rank() != 3)
     throw Error(e.source + ": train.eval_flip = true mirrors images, but the samples are " + input.str() +
                 ", not (channels, height, width)");
+  if (e.train.eval_translate > 0 && (input.rank() != 3 || e.train.eval_translate >= std::min(input[1], input[2])))
+    throw Error(e.source + ": train.eval_translate = " + std::to_string(e.train.eval_translate) +
+                " moves images by that many pixels, but the samples are " + input.str() +
+                (input.rank() == 3 ? " (at most " + std::to_string(std::min(input[1], input[2]) - 1) + ")"
+                                   : ", not (channels, height, width)"));
   try {
     return build_model(input, e.layers, e.seed);
   } catch (const Error& err) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "config/experiment.h"
+#include "loss/loss.h"
 #include "model/build.h"
 #include "synthetic_idx.h"
 #include "tensor/binio.h"
@@ -100,6 +101,23 @@ TEST_F(Train, ResumeIsBitExact) {
       EXPECT_EQ(a[i].test_acc, b[i].test_acc);
     }
   }
+}
+
+// A run trained with test-time views is evaluated with them again (its own test loss, bit for
+// bit), and `kiln eval --translate 0` / `--flip`'s absence can turn the translations off.
+TEST_F(Train, ASavedRunIsEvaluatedWithItsTestTimeViewsUnlessToldOtherwise) {
+  Experiment e = parse_experiment(experiment_text(data_, kCnn, 1), "tiny.toml", {"train.eval_translate=1"});
+  RunResult r = train(e, quiet(runs_));
+  ASSERT_EQ(r.status, RunResult::Status::completed) << r.message;
+  SavedRun run = open_saved_run(r.run_dir);
+  EXPECT_EQ(evaluate_saved(run, "", 0).ev.loss, r.test_loss);
+  EXPECT_EQ(evaluate_saved(run, "", 0, false, false, 1).ev.loss, r.test_loss);
+  const double off = evaluate_saved(run, "", 0, false, false, 0).ev.loss;
+  EXPECT_NE(off, r.test_loss);
+  const Experiment plain = parse_experiment(experiment_text(data_, kCnn, 1), "tiny.toml");
+  Data d = load_data(plain.data, plain.seed);
+  auto loss = make_loss(plain.loss.spec());
+  EXPECT_EQ(off, evaluate(run.model, *loss, d.test, d.norm, plain.train.eval_batch_size, false).loss);
 }
 
 TEST_F(Train, NanLossStopsAndKeepsTheLastGoodCheckpoint) {

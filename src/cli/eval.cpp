@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
 #include "report/metrics.h"
@@ -11,8 +12,9 @@ namespace {
 int run(const Args& a) {
   set_threads(a.integer("threads", 0));
   SavedRun saved = open_model(a.positional[0], a);
-  const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0), false,
-                                             TestTimeViews{a.flag("flip"), a.integer("translate", 0)});
+  const std::optional<int64_t> translate =
+      a.has("translate") ? std::optional<int64_t>(a.integer("translate", 0)) : std::nullopt;
+  const SavedEvaluation r = evaluate_saved(saved, a.one("data"), a.integer("batch", 0), false, a.flag("flip"), translate);
   if (r.test.regression()) {
     // A regression: the loss (MSE on the standardised target, as training reports it) and the
     // errors in the target's units.
@@ -46,7 +48,7 @@ Command eval_command() {
             {"flip", "", "test-time flips: average the logits of each image and its mirror (on by default for a run "
                          "trained with train.eval_flip)"},
             {"translate", "T", "test-time translations: 1/2 the image's logits + 1/4 of it moved by (T, T) + 1/4 by "
-                               "(-T, -T), edges reflected (default: the run's train.eval_translate)", false, true, 0, 64},
+                               "(-T, -T), edges reflected (default: the run's train.eval_translate; 0: none)", false, true, 0, 64},
             {"batch", "N", "samples per batch (default: the run's eval_batch_size)", false, true, 1, 1 << 20},
             threads_option(),
             device_option(),

@@ -67,7 +67,7 @@ DataConfig eval_data_config(const SavedRun& run, const std::string& data_dir) {
 }
 
 SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions,
-                               TestTimeViews views) {
+                               bool flip, std::optional<int64_t> translate) {
   const DataConfig cfg = eval_data_config(run, data_dir);
   SavedEvaluation out;
   // A table's labels are read as the model's classes (its test file may lack some of them).
@@ -89,10 +89,8 @@ SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64
     out.test.class_names = run.model.preprocessing().class_names;
   auto loss = make_loss(run.experiment ? run.experiment->loss.spec() : prep.regression() ? "mse" : "softmax_xent");
   if (batch <= 0) batch = run.experiment ? run.experiment->train.eval_batch_size : 1000;
-  if (run.experiment) {
-    views.flip = views.flip || run.experiment->train.eval_flip;
-    if (views.translate == 0) views.translate = run.experiment->train.eval_translate;
-  }
+  const TestTimeViews views{flip || (run.experiment && run.experiment->train.eval_flip),
+                            translate ? *translate : run.experiment ? run.experiment->train.eval_translate : 0};
   out.ev = evaluate(run.model, *loss, out.test, norm, batch, keep_predictions, nullptr, views);
   return out;
 }

@@ -35,10 +35,10 @@ struct SavedEvaluation {
 // The test split through the model, normalised as it was trained (its preprocessing; for an
 // old file without it, the training set's statistics as the experiment says, with a note on
 // stderr). batch 0: the run's eval_batch_size.
-// views: test-time augmentation (evaluate()); a run trained with train.eval_flip or
-// eval_translate is evaluated with them, as during training, unless views asks for more
-// (flips) or another translation.
+// Test-time augmentation (evaluate()): flips when `flip` says so or the run was trained with
+// train.eval_flip; translations by `translate` pixels when given (0: none), else by the run's
+// train.eval_translate. So a run is evaluated as it was during training unless told otherwise.
 SavedEvaluation evaluate_saved(SavedRun& run, const std::string& data_dir, int64_t batch, bool keep_predictions = false,
-                               TestTimeViews views = {});
+                               bool flip = false, std::optional<int64_t> translate = std::nullopt);
 
 }  // namespace kiln

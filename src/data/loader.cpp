@@ -88,6 +88,8 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
     if (s.rank() != 3) throw Error("augmentation needs image samples (C, H, W), got " + s.str());
     height_ = s[1];
     width_ = s[2];
+    crop_rows_.resize(static_cast<size_t>(height_));
+    crop_cols_.resize(static_cast<size_t>(width_));
     if (augment.crop_reflect && (augment.crop_pad >= height_ || augment.crop_pad >= width_))
       throw Error("augmentation: crops padded by reflection need crop_pad below the image's sides, got " +
                   std::to_string(augment.crop_pad) + " for images " + s.str());
@@ -253,6 +255,13 @@ bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {
   return true;
 }
 
+void source_indices(int64_t n, int64_t offset, bool reflect, int64_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t j = i + offset;
+    out[i] = j >= 0 && j < n ? j : !reflect ? -1 : j < 0 ? -j : 2 * (n - 1) - j;
+  }
+}
+
 void Loader::augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_t pos, int64_t index) const {
   const int64_t H = height_, W = width_;
   // Every draw is hash_uniform(seed, epoch, position · kDraws + which): a pure function of the
@@ -276,35 +285,25 @@ void Loader::augment_sample(const uint8_t* src, Real* dst, int64_t epoch, int64_
     flip = (hash_uniform(aug_seed, ~uint64_t{0}, static_cast<uint64_t>(index)) < 0.5) != (epoch % 2 == 1);
   else if (augment_.hflip)
     flip = draw(kFlip) < 0.5;
-  if (augment_.crop_reflect) {
-    for (int64_t c = 0; c < channels_; ++c) {
-      const Real* lut = lut_.data() + c * 256;
-      for (int64_t y = 0; y < H; ++y) {
-        Real* row = dst + (c * H + y) * W;
-        const uint8_t* srow = src + (c * H + reflect_index(y + oy, H)) * W;
-        for (int64_t x = 0; x < W; ++x) row[x] = lut[srow[reflect_index(x + ox, W)]];
-        if (flip) std::reverse(row, row + W);
+  // Output (y, x) shows source (crop_rows_[y], crop_cols_[x]), or the padding where either is -1.
+  source_indices(H, oy, augment_.crop_reflect, crop_rows_.data());
+  source_indices(W, ox, augment_.crop_reflect, crop_cols_.data());
+  for (int64_t c = 0; c < channels_; ++c) {
+    const Real* lut = lut_.data() + c * 256;
+    const Real pad = lut[0];
+    for (int64_t y = 0; y < H; ++y) {
+      Real* row = dst + (c * H + y) * W;
+      const int64_t sy = crop_rows_[static_cast<size_t>(y)];
+      if (sy < 0) {
+        std::fill(row, row + W, pad);
+        continue;
       }
-    }
-  } else {
-    // Output columns [x0, x1) have their source inside the image; the rest is padding.
-    const int64_t x0 = std::clamp<int64_t>(-ox, 0, W), x1 = std::max(x0, std::clamp<int64_t>(W - ox, 0, W));
-    for (int64_t c = 0; c < channels_; ++c) {
-      const Real* lut = lut_.data() + c * 256;
-      const Real pad = lut[0];
-      for (int64_t y = 0; y < H; ++y) {
-        Real* row = dst + (c * H + y) * W;
-        const int64_t sy = y + oy;
-        if (sy < 0 || sy >= H) {
-          std::fill(row, row + W, pad);
-          continue;
-        }
-        const uint8_t* srow = src + (c * H + sy) * W;
-        std::fill(row, row + x0, pad);
-        for (int64_t x = x0; x < x1; ++x) row[x] = lut[srow[x + ox]];
-        std::fill(row + x1, row + W, pad);
-        if (flip) std::reverse(row, row + W);
+      const uint8_t* srow = src + (c * H + sy) * W;
+      for (int64_t x = 0; x < W; ++x) {
+        const int64_t sx = crop_cols_[static_cast<size_t>(x)];
+        row[x] = sx < 0 ? pad : lut[srow[sx]];
       }
+      if (flip) std::reverse(row, row + W);
     }
   }
   if (augment_.cutout > 0) {

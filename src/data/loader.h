@@ -37,9 +37,11 @@ struct Augment {
   bool any() const { return crop_pad > 0 || hflip || alternate_flip || cutout > 0; }
 };
 
-// ρ(i): index i in [-(n-1), 2n-2] reflected into [0, n) without repeating the edge
-// (ρ(-1) = 1, ρ(n) = n - 2): crop_reflect's padding, and test-time translations.
-inline int64_t reflect_index(int64_t i, int64_t n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
+// Where each index i < n of a row or column moved by `offset` reads from: j = i + offset where
+// that is inside [0, n); outside, with `reflect`, j reflected back in without repeating the
+// edge (-1 -> 1, n -> n - 2; |offset| < n), else -1 (padding). The crops' rows and columns
+// (output y shows source y + oy), and the test-time translations (train/evaluate.cpp).
+void source_indices(int64_t n, int64_t offset, bool reflect, int64_t* out);
 
 struct Batch {
   Tensor x;                    // (n, C, H, W), normalised floats
@@ -103,6 +105,8 @@ class Loader {
   const Shard shard_;
   int64_t channels_ = 0, plane_ = 0, height_ = 0, width_ = 0;
   std::vector<Real> lut_;          // (C, 256): the normalised value of every pixel value
+  // augment_sample's source_indices of the rows and columns; the worker's alone.
+  mutable std::vector<int64_t> crop_rows_, crop_cols_;
   std::vector<double> float_mean_, float_std_;  // float samples: per channel (empty: as they are)
   double target_mean_ = 0, target_std_ = 1;      // regression: the target's standardisation
 

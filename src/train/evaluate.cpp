@@ -47,14 +47,16 @@ void translate_images(const Tensor& x, int64_t dy, int64_t dx, Tensor& out) {
   const int64_t H = x.dim(2), W = x.dim(3), planes = x.dim(0) * x.dim(1);
   KILN_CHECK(std::abs(dy) < H && std::abs(dx) < W, "translate_images: a move of at most H-1 rows and W-1 columns");
   out.ensure(x.shape(), Device::cpu);
-  std::vector<int64_t> column(static_cast<size_t>(W));
-  for (int64_t c = 0; c < W; ++c) column[static_cast<size_t>(c)] = reflect_index(c - dx, W);
+  // Moved by (dy, dx): output (r, c) reads source (r - dy, c - dx), reflected at the edges.
+  std::vector<int64_t> rows(static_cast<size_t>(H)), columns(static_cast<size_t>(W));
+  source_indices(H, -dy, /*reflect=*/true, rows.data());
+  source_indices(W, -dx, /*reflect=*/true, columns.data());
   for (int64_t p = 0; p < planes; ++p) {
     const Real* in = x.data() + p * H * W;
     Real* o = out.data() + p * H * W;
     for (int64_t r = 0; r < H; ++r) {
-      const Real* row = in + reflect_index(r - dy, H) * W;
-      for (int64_t c = 0; c < W; ++c) o[r * W + c] = row[column[static_cast<size_t>(c)]];
+      const Real* row = in + rows[static_cast<size_t>(r)] * W;
+      for (int64_t c = 0; c < W; ++c) o[r * W + c] = row[columns[static_cast<size_t>(c)]];
     }
   }
 }

@@ -63,8 +63,17 @@ def twin(specs, in_shape, inplace=False):
             return x * self.factor
 
     def out_shape(mods, shape):
+        # One sample through the modules so far, in eval mode (batch norm then neither needs a
+        # batch nor moves its running statistics), and back to training mode after: a module is
+        # built in training mode, and eval() would leave batch norm normalising every training
+        # batch by its initial statistics (0 and 1), i.e. not at all.
+        if not mods:
+            return tuple(shape)
+        seq = nn.Sequential(*mods)
         with torch.no_grad():
-            return tuple(nn.Sequential(*mods).eval()(torch.zeros(1, *shape)).shape[1:]) if mods else tuple(shape)
+            out = seq.eval()(torch.zeros(1, *shape)).shape[1:]
+        seq.train()
+        return tuple(out)
 
     mods = []
     for spec in specs:

@@ -37,7 +37,7 @@ from torch_speed import build, load, set_allocator  # noqa: E402
 
 def lr_at(s, lr, t, total):
     """kiln's onecycle (optim/schedules/onecycle.cpp): cosine up to max_lr by pct_start·T - 1,
-    then down to max_lr / (div_factor · final_div_factor) at T - 1."""
+    then down to max_lr / (div_factor · final_div_factor) at T - 1; or its triangle."""
     peak = s.get("max_lr", 0) or lr
     start = peak / s.get("div_factor", 25.0)
     end = start / s.get("final_div_factor", 1e4)
@@ -46,6 +46,11 @@ def lr_at(s, lr, t, total):
     def ramp(a, b, f):
         return b + (a - b) * (1 + math.cos(math.pi * f)) / 2
 
+    if s.get("name") == "triangle":  # optim/schedules/triangle.cpp: straight lines, the peak at floor(pct_start·T)
+        p = math.floor(s.get("pct_start", 0.3) * total)
+        if t < p:
+            return start + (peak - start) * t / p
+        return peak + (end - peak) * (t - p) / (total - p) if total > p else peak
     if t <= up:
         return ramp(start, peak, t / up if up > 0 else 1)
     return ramp(peak, end, (t - up) / (last - up) if last > up else 1)
@@ -153,6 +158,9 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     d, o, s, t = cfg.get("data", {}), cfg.get("optimizer", {}), cfg.get("schedule", {}), cfg.get("train", {})
+    if s.get("name", "constant") not in ("constant", "onecycle", "triangle") or s.get("warmup_epochs", 0):
+        sys.exit(f"torch_speedrun: schedule.name = \"{s.get('name')}\" (warmup_epochs {s.get('warmup_epochs', 0)}) has no "
+                 "twin here; it follows constant, onecycle and triangle without warm-up")
     if d.get("dataset") != "cifar10":
         sys.exit("torch_speedrun: reads data.dataset = \"cifar10\" (the binary files) only")
     xtr, ytr = load(cfg, True)
@@ -207,7 +215,7 @@ def main():
                               d.get("hflip", False), order_rng, coin):
             if a.channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            rate = lr_at(s, lr, step, total) if s.get("name") == "onecycle" else lr
+            rate = lr_at(s, lr, step, total) if s.get("name") in ("onecycle", "triangle") else lr
             for g in opt.param_groups:
                 g["lr"] = rate * g["lr_scale"]
             loss = loss_fn(model(xb), yb)

@@ -216,6 +216,24 @@ TEST(Schedule, OneCycleAsPyTorch) {
   EXPECT_NEAR(make_schedule(c)->lr(29, B), 0.1, 1e-12);
 }
 
+// airbench94's triangle(total, start=0.2, end=0.07, peak=0.23) times its base rate, worked by
+// hand for T = 100: P = 23, up by 1.2/23 a step from 0.3, then down by 1.395/77 a step.
+TEST(Schedule, TriangleAsAirbench) {
+  ScheduleConfig c = schedule("triangle");
+  c.max_lr = 1.5;
+  c.pct_start = 0.23;
+  c.div_factor = 5;               // start 0.3 = 0.2 of the peak
+  c.final_div_factor = 0.2 / 0.07;  // end 0.105 = 0.07 of the peak
+  auto s = make_schedule(c);
+  EXPECT_NEAR(s->lr(0, B), 0.3, 1e-12);
+  EXPECT_NEAR(s->lr(10, B), 0.3 + 1.2 * 10 / 23, 1e-12);
+  EXPECT_NEAR(s->lr(23, B), 1.5, 1e-12);
+  EXPECT_NEAR(s->lr(50, B), 1.5 - 1.395 * 27 / 77, 1e-12);
+  EXPECT_NEAR(s->lr(99, B), 1.5 - 1.395 * 76 / 77, 1e-12);  // the last step: end (0.105) is at T
+  c.warmup_epochs = 5;  // rises by itself: the general warm-up does not apply
+  EXPECT_NEAR(make_schedule(c)->lr(0, B), 0.3, 1e-12);
+}
+
 TEST(Schedule, LinearWarmup) {
   ScheduleConfig c = schedule("warmup");
   c.warmup_epochs = 1;

@@ -13,11 +13,13 @@ ScheduleKind step_schedule();         // schedules/step.cpp
 ScheduleKind exponential_schedule();  // schedules/exponential.cpp
 ScheduleKind cosine_schedule();       // schedules/cosine.cpp
 ScheduleKind onecycle_schedule();     // schedules/onecycle.cpp
+ScheduleKind triangle_schedule();     // schedules/triangle.cpp
 ScheduleKind warmup_schedule();       // schedules/warmup.cpp
 
 const std::vector<ScheduleKind>& schedule_kinds() {
   static const std::vector<ScheduleKind> kinds{constant_schedule(), step_schedule(),     exponential_schedule(),
-                                               cosine_schedule(),   onecycle_schedule(), warmup_schedule()};
+                                               cosine_schedule(),   onecycle_schedule(), triangle_schedule(),
+                                               warmup_schedule()};
   return kinds;
 }
 
@@ -33,10 +35,10 @@ void ScheduleConfig::fields(Fields& f) {
   f.key("decay", decay, "exponential: the factor per epoch", Bounds::positive());
   f.key("min_lr", min_lr, "cosine: the final rate", Bounds::at_least(0));
   f.key("warmup_epochs", warmup_epochs, "linear warm-up over this many epochs (fractions allowed)", Bounds::at_least(0));
-  f.key("max_lr", max_lr, "onecycle: the peak (0: optimizer.lr)", Bounds::at_least(0));
-  f.key("pct_start", pct_start, "onecycle: the share of the run spent rising", {0, 1, true, true});
-  f.key("div_factor", div_factor, "onecycle: start at max_lr / div_factor", Bounds::positive());
-  f.key("final_div_factor", final_div_factor, "onecycle: end at the start / final_div_factor", Bounds::positive());
+  f.key("max_lr", max_lr, "onecycle, triangle: the peak (0: optimizer.lr)", Bounds::at_least(0));
+  f.key("pct_start", pct_start, "onecycle, triangle: the share of the run spent rising", {0, 1, true, true});
+  f.key("div_factor", div_factor, "onecycle, triangle: start at max_lr / div_factor", Bounds::positive());
+  f.key("final_div_factor", final_div_factor, "onecycle, triangle: end at the start / final_div_factor", Bounds::positive());
 }
 
 double cosine_ramp(double from, double to, double frac) {

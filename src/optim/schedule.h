@@ -9,9 +9,12 @@
 //   onecycle      PyTorch's OneCycleLR with cosine annealing: from max_lr / div_factor up to
 //                 max_lr over the first pct_start·T steps, then down to
 //                 max_lr / (div_factor · final_div_factor) at T. max_lr = 0 means η.
+//   triangle      airbench's: the same three rates as onecycle, joined by straight lines: up
+//                 from max_lr / div_factor at step 0 to max_lr at step ⌊pct_start·T⌋, down
+//                 towards max_lr / (div_factor · final_div_factor), reached at T.
 //   warmup        linear warm-up (below), then constant
 // Linear warm-up over the first W = warmup_epochs · B steps multiplies any schedule but
-// onecycle (which has its own) by min(1, (t + 1) / W).
+// onecycle and triangle (which rise by themselves) by min(1, (t + 1) / W).
 //
 // Each schedule is a file of schedules/ (its rate function), listed in one table (schedule.cpp).
 #include <cstdint>
@@ -31,10 +34,10 @@ struct ScheduleConfig {
   double decay = 0.88;            // exponential: factor per epoch
   double min_lr = 0;              // cosine: the floor η_min
   double warmup_epochs = 0;       // linear warm-up length (fractional epochs allowed)
-  double max_lr = 0;              // onecycle: peak (0: η)
-  double pct_start = 0.3;         // onecycle: share of the run spent rising
-  double div_factor = 25;         // onecycle: start at max_lr / div_factor
-  double final_div_factor = 1e4;  // onecycle: end at start / final_div_factor
+  double max_lr = 0;              // onecycle, triangle: peak (0: η)
+  double pct_start = 0.3;         // onecycle, triangle: share of the run spent rising
+  double div_factor = 25;         // onecycle, triangle: start at max_lr / div_factor
+  double final_div_factor = 1e4;  // onecycle, triangle: end at start / final_div_factor
   int64_t total_epochs = 1;       // the run's length: not a key, set from [train] epochs
   void fields(Fields& f);         // the [schedule] keys, and [optimizer] lr
 };

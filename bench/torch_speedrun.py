@@ -158,9 +158,11 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     d, o, s, t = cfg.get("data", {}), cfg.get("optimizer", {}), cfg.get("schedule", {}), cfg.get("train", {})
-    if s.get("name", "constant") not in ("constant", "onecycle", "triangle") or s.get("warmup_epochs", 0):
-        sys.exit(f"torch_speedrun: schedule.name = \"{s.get('name')}\" (warmup_epochs {s.get('warmup_epochs', 0)}) has no "
-                 "twin here; it follows constant, onecycle and triangle without warm-up")
+    # kiln's warm-up multiplies constant (and the others), not onecycle or triangle, which rise by themselves
+    name = s.get("name", "constant")
+    if name not in ("constant", "onecycle", "triangle") or (name == "constant" and s.get("warmup_epochs", 0)):
+        sys.exit(f"torch_speedrun: schedule.name = \"{name}\" (warmup_epochs {s.get('warmup_epochs', 0)}) has no "
+                 "twin here; it follows constant (without warm-up), onecycle and triangle")
     if d.get("dataset") != "cifar10":
         sys.exit("torch_speedrun: reads data.dataset = \"cifar10\" (the binary files) only")
     xtr, ytr = load(cfg, True)

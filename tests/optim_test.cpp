@@ -222,7 +222,7 @@ TEST(Schedule, TriangleAsAirbench) {
   ScheduleConfig c = schedule("triangle");
   c.max_lr = 1.5;
   c.pct_start = 0.23;
-  c.div_factor = 5;               // start 0.3 = 0.2 of the peak
+  c.div_factor = 5;                 // start 0.3 = 0.2 of the peak
   c.final_div_factor = 0.2 / 0.07;  // end 0.105 = 0.07 of the peak
   auto s = make_schedule(c);
   EXPECT_NEAR(s->lr(0, B), 0.3, 1e-12);

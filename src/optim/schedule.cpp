@@ -41,6 +41,11 @@ void ScheduleConfig::fields(Fields& f) {
   f.key("final_div_factor", final_div_factor, "onecycle, triangle: end at the start / final_div_factor", Bounds::positive());
 }
 
+CycleRates cycle_rates(const ScheduleConfig& c) {
+  const double peak = c.max_lr > 0 ? c.max_lr : c.lr, start = peak / c.div_factor;
+  return {start, peak, start / c.final_div_factor};
+}
+
 double cosine_ramp(double from, double to, double frac) {
   return to + (from - to) * (1 + std::cos(std::numbers::pi * std::clamp(frac, 0.0, 1.0))) / 2;
 }

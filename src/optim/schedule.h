@@ -67,6 +67,13 @@ class Schedule {
 // Validates (throws kiln::Error naming the key) and builds the schedule.
 std::unique_ptr<Schedule> make_schedule(const ScheduleConfig& config);
 
+// onecycle's and triangle's three rates: start = peak / div_factor, the peak (max_lr, or η
+// where it is 0), end = start / final_div_factor.
+struct CycleRates {
+  double start, peak, end;
+};
+CycleRates cycle_rates(const ScheduleConfig& c);
+
 // The cosine ramp from `from` (frac 0) to `to` (frac 1), frac clamped to [0, 1].
 double cosine_ramp(double from, double to, double frac);
 

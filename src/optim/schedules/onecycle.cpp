@@ -7,7 +7,7 @@ namespace kiln {
 ScheduleKind onecycle_schedule() {
   return {"onecycle", "PyTorch's OneCycleLR: up to max_lr over pct_start of the run, then down", true,
           [](const ScheduleConfig& c, double t, double, double T) {
-            const double peak = c.max_lr > 0 ? c.max_lr : c.lr, start = peak / c.div_factor, end = start / c.final_div_factor;
+            const auto [start, peak, end] = cycle_rates(c);
             const double up = c.pct_start * T - 1, last = T - 1;
             if (t <= up) return cosine_ramp(start, peak, up > 0 ? t / up : 1);
             return cosine_ramp(peak, end, last > up ? (t - up) / (last - up) : 1);

@@ -11,7 +11,7 @@ namespace kiln {
 ScheduleKind triangle_schedule() {
   return {"triangle", "airbench's linear rise and fall: up to max_lr at step ⌊pct_start·T⌋, then down", true,
           [](const ScheduleConfig& c, double t, double, double T) {
-            const double peak = c.max_lr > 0 ? c.max_lr : c.lr, start = peak / c.div_factor, end = start / c.final_div_factor;
+            const auto [start, peak, end] = cycle_rates(c);
             const double P = std::floor(c.pct_start * T);
             if (t < P) return start + (peak - start) * t / P;
             return T > P ? peak + (end - peak) * (t - P) / (T - P) : peak;

@@ -8,7 +8,8 @@ Installs what is missing of Debian's python3-torch, libtcmalloc-minimal4, libjem
 libdlib-dev, builds kiln (Release, with the benchmarks) and bench/dlib/dlib_mnist, builds
 CIFAR-10's binary files from ../shared/datasets/cifar10-jpg if needed, measures the machine's
 sgemm peak, then for each net runs bench/speed.cpp (kiln_speed) and bench/torch_speed.py in turn
-(interleaved, `--reps` times, median taken), training and inference (batch 1000), and writes the
+(interleaved, `--reps` times, median taken), training and inference (batch 1, the latency of one
+image as `kiln predict` sees it, and batch 1000), and writes the
 tables with the machine's description to --out.
 
 PyTorch's number is its best over the settings a user tuning it would try (docs/pytorch-fairness.md),
@@ -67,6 +68,8 @@ TRAIN = [
     ("MLP 784-100-10", "configs/mnist_mlp_adam.toml", MNIST, 256),
     ("VGG-style + BN", "configs/cifar10_vgg_bn.toml", CIFAR, 128),
 ]
+# Inference at each of these batches: 1 (one image's latency) and 1000 (throughput).
+INFER_BATCHES = (1, 1000)
 INFER = [("seed MNIST CNN", "configs/mnist_cnn.toml", MNIST), ("seed CIFAR CNN", "configs/cifar10_cnn.toml", CIFAR),
          ("tutorial CNN", "configs/cifar10_tutorial_cnn.toml", CIFAR), ("MLP 784-100-10", "configs/mnist_mlp_adam.toml", MNIST),
          ("VGG-style + BN", "configs/cifar10_vgg_bn.toml", CIFAR)]
@@ -228,6 +231,23 @@ def layer_lines(nets, m):
     return lines
 
 
+def latency_lines(rows, m, args):
+    """The batch-1 inference rows as the time one image takes, the figure a user of `kiln predict` feels."""
+    rows = [r for r in rows if r["mode"] == "infer" and r["batch"] == 1]
+    if not rows:
+        return []
+    lines = ["", "## One image at a time: inference latency", "",
+             "The batch-1 rows above as microseconds per image (10⁶ / images/s of each framework's median run): "
+             "the test set's images one by one through each framework's own batching (kiln's loader, PyTorch's "
+             "slicing of a preloaded tensor), the eval-mode forward pass, no gradients kept "
+             "(`torch.inference_mode()` on PyTorch's side).", "",
+             f"*{m['cpu']}, {args.threads} threads*", "",
+             "| net | kiln µs / image | PyTorch µs / image | PyTorch / kiln |", "|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['label']} | {1e6 / r['kiln']:,.0f} | {1e6 / r['pytorch']:,.0f} | **{r['ratio']:.2f}×** |")
+    return lines
+
+
 def search_lines(rows, m, args):
     """How PyTorch was run: each row's search over KNOBS."""
     tried = [(k, v) for k, values in KNOBS for v in values[1:]]
@@ -287,7 +307,7 @@ def write(rows, peak, m, args, nets):
              f"runs, {peak[1]:.0f} after",
              "- Same experiment files (nets, optimizers), same data files (real MNIST, CIFAR-10 from "
              "../shared/datasets), same batch sizes; augmentation off on both sides. kiln trains through its own "
-             "loader (shuffling, normalisation on a background thread); PyTorch slices shuffled batches from a "
+             "loader (shuffling, normalisation on a background thread, or in the step itself for batches of a few images); PyTorch slices shuffled batches from a "
              "preloaded normalised tensor, its fastest setting. Medians of the interleaved runs.",
              "- PyTorch's number is its best over the settings a user tuning it would try (allocator, "
              "OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY, channels-last, flushing denormals, where the seed is set; the next section "
@@ -322,7 +342,7 @@ def write(rows, peak, m, args, nets):
         lines.append(f"| {r['label']} | {r['mode']} | {r['batch']} | {r['kiln']:,.0f} | {r['pytorch']:,.0f} | "
                      f"**{r['ratio']:.2f}×** ({lo:.2f}-{hi:.2f}) | {r['glibc']:,.0f} ({r['glibc_faults']:,.0f}) | "
                      f"{gf:.0f} ({100 * gf / max(peak):.0f}%) | {r['rss']['kiln']:.0f} / {r['rss']['pytorch']:.0f} |")
-    lines += search_lines(rows, m, args) + dlib_lines(rows, m, args)
+    lines += latency_lines(rows, m, args) + search_lines(rows, m, args) + dlib_lines(rows, m, args)
     tables_end = len(lines)
     lines += layer_lines(nets, m)
     with open(os.path.join(ROOT, args.out), "w") as f:
@@ -349,9 +369,10 @@ def main():
     for label, cfg, data, batch in TRAIN:
         if args.only in label:
             rows.append(measure(label, cfg, data, batch, "train", args))
-    for label, cfg, data in INFER:
-        if args.only in label:
-            rows.append(measure(label, cfg, data, 1000, "infer", args))
+    for batch in INFER_BATCHES:
+        for label, cfg, data in INFER:
+            if args.only in label:
+                rows.append(measure(label, cfg, data, batch, "infer", args))
     nets = layer_times(args)
     after = sgemm_peak(args.threads)
     print(f"sgemm peak after the runs: {after:.0f} GFLOP/s")

@@ -46,7 +46,8 @@ Dataset tiny_dataset(int64_t n) {
 }  // namespace
 
 // N ranks' shards of each global batch, in rank order, are exactly one process's batch: the
-// same samples, the same augmentation, the same pixels; every rank knows the global size.
+// same samples, the same augmentation, the same pixels; every rank knows the global size. The
+// shards are prepared by the worker for odd ranks and by next() itself for even ones.
 TEST(Shards, RanksTogetherReadTheOneProcessBatches) {
   const Dataset d = tiny_dataset(23);  // batches of 8: 8, 8, 7
   const Normalization norm{{0.5}, {0.25}};
@@ -54,7 +55,8 @@ TEST(Shards, RanksTogetherReadTheOneProcessBatches) {
   for (int ranks : {2, 3, 5, 9}) {
     Loader one(d, 8, true, 11, norm, aug);
     std::vector<std::unique_ptr<Loader>> parts;
-    for (int r = 0; r < ranks; ++r) parts.push_back(std::make_unique<Loader>(d, 8, true, 11, norm, aug, Shard{r, ranks}));
+    for (int r = 0; r < ranks; ++r)
+      parts.push_back(std::make_unique<Loader>(d, 8, true, 11, norm, aug, Shard{r, ranks}, r % 2 ? Prepare::worker : Prepare::caller));
     for (auto& p : parts) EXPECT_EQ(p->batches_per_epoch(), one.batches_per_epoch());
     for (int64_t epoch : {0, 2}) {
       one.start_epoch(epoch);

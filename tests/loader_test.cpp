@@ -1,6 +1,6 @@
 // The loader: permutations, determinism and resume, normalisation, each augmentation checked
 // against its definition, buffer reuse, and the background worker (errors, restarts while it is
-// busy, shutdown).
+// busy, shutdown); each one both ways, batches prepared by the worker and by the caller.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <numeric>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "data/loader.h"
 #include "data_files.h"
@@ -70,10 +71,25 @@ std::vector<std::pair<int64_t, std::vector<Real>>> samples_of(const std::vector<
 
 }  // namespace
 
-TEST(Loader, EachEpochIsAPermutationAndTheLastBatchIsShort) {
+namespace kiln {
+// The parameter's name in test listings (gtest prints the bytes of an enum otherwise).
+void PrintTo(Prepare p, std::ostream* os) { *os << (p == Prepare::worker ? "worker" : p == Prepare::caller ? "caller" : "automatic"); }
+}  // namespace kiln
+
+namespace {
+
+// Every behaviour holds whoever prepares the batches: the background worker or next() itself.
+class LoaderEitherWay : public ::testing::TestWithParam<Prepare> {};
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Prepare, LoaderEitherWay, ::testing::Values(Prepare::worker, Prepare::caller),
+                         [](const auto& info) { return info.param == Prepare::worker ? "worker" : "caller"; });
+
+TEST_P(LoaderEitherWay, EachEpochIsAPermutationAndTheLastBatchIsShort) {
   const Dataset d = pattern_dataset(103, 1, 4, 5);
   const Normalization norm = identity_norm(1);
-  Loader l(d, 10, /*shuffle=*/true, 5, norm, Augment{});
+  Loader l(d, 10, /*shuffle=*/true, 5, norm, Augment{}, {}, GetParam());
   EXPECT_EQ(l.batches_per_epoch(), 11);
   for (int64_t epoch : {0, 1}) {
     const std::vector<Taken> bs = epoch_batches(l, epoch);
@@ -91,9 +107,9 @@ TEST(Loader, EachEpochIsAPermutationAndTheLastBatchIsShort) {
   }
 }
 
-TEST(Loader, WithoutShuffleItFollowsTheDatasetOrder) {
+TEST_P(LoaderEitherWay, WithoutShuffleItFollowsTheDatasetOrder) {
   const Dataset d = pattern_dataset(25, 2, 3, 3);
-  Loader l(d, 8, /*shuffle=*/false, 5, identity_norm(2), Augment{});
+  Loader l(d, 8, /*shuffle=*/false, 5, identity_norm(2), Augment{}, {}, GetParam());
   Batch b;
   ASSERT_TRUE(l.next(b));  // no start_epoch: epoch 0
   EXPECT_EQ(b.index, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
@@ -103,10 +119,10 @@ TEST(Loader, WithoutShuffleItFollowsTheDatasetOrder) {
   EXPECT_EQ(order, all);
 }
 
-TEST(Loader, TheOrderIsAPureFunctionOfSeedAndEpoch) {
+TEST_P(LoaderEitherWay, TheOrderIsAPureFunctionOfSeedAndEpoch) {
   const Dataset d = pattern_dataset(64, 1, 2, 2);
-  Loader a(d, 16, true, 9, identity_norm(1), Augment{}), b(d, 16, true, 9, identity_norm(1), Augment{});
-  Loader other(d, 16, true, 10, identity_norm(1), Augment{});
+  Loader a(d, 16, true, 9, identity_norm(1), Augment{}, {}, GetParam()), b(d, 16, true, 9, identity_norm(1), Augment{}, {}, GetParam());
+  Loader other(d, 16, true, 10, identity_norm(1), Augment{}, {}, GetParam());
   const auto a0 = order_of(epoch_batches(a, 0)), a1 = order_of(epoch_batches(a, 1)), a2 = order_of(epoch_batches(a, 2));
   // Visiting epochs in another order (as a resumed run does) changes nothing.
   EXPECT_EQ(order_of(epoch_batches(b, 2)), a2);
@@ -117,22 +133,22 @@ TEST(Loader, TheOrderIsAPureFunctionOfSeedAndEpoch) {
   EXPECT_NE(order_of(epoch_batches(other, 0)), a0);
 }
 
-TEST(Loader, StartEpochAndSkipGiveExactlyTheBatchesOfAnUninterruptedPass) {
+TEST_P(LoaderEitherWay, StartEpochAndSkipGiveExactlyTheBatchesOfAnUninterruptedPass) {
   const Dataset d = pattern_dataset(90, 3, 8, 8);
   const Normalization norm{{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
   const Augment aug{2, true, 3};
-  Loader ref(d, 16, true, 3, norm, aug);
+  Loader ref(d, 16, true, 3, norm, aug, {}, GetParam());
   std::vector<std::vector<Taken>> full;
   for (int64_t e = 0; e < 3; ++e) full.push_back(epoch_batches(ref, e));
   ASSERT_EQ(full[1].size(), 6u);
   for (int64_t from : {1, 3, 5, 6}) {
-    Loader resumed(d, 16, true, 3, norm, aug);  // a fresh process resuming at (epoch 1, batch `from`)
+    Loader resumed(d, 16, true, 3, norm, aug, {}, GetParam());  // a fresh process resuming at (epoch 1, batch `from`)
     const std::vector<Taken> rest = epoch_batches(resumed, 1, from);
     ASSERT_EQ(rest.size(), 6u - static_cast<size_t>(from));
     for (size_t k = 0; k < rest.size(); ++k) EXPECT_TRUE(rest[k] == full[1][static_cast<size_t>(from) + k]) << from << " " << k;
   }
   // Restarts while the worker is preparing the next batch: the prefetch is dropped, not handed out.
-  Loader l(d, 16, true, 3, norm, aug);
+  Loader l(d, 16, true, 3, norm, aug, {}, GetParam());
   Batch b;
   l.start_epoch(2);
   ASSERT_TRUE(l.next(b));
@@ -149,10 +165,10 @@ TEST(Loader, StartEpochAndSkipGiveExactlyTheBatchesOfAnUninterruptedPass) {
   EXPECT_THROW(l.skip(7), Error);
 }
 
-TEST(Loader, NormalisesEachChannelWithItsOwnMeanAndStd) {
+TEST_P(LoaderEitherWay, NormalisesEachChannelWithItsOwnMeanAndStd) {
   const Dataset d = pattern_dataset(5, 3, 2, 2);
   const Normalization norm{{0.1f, 0.5f, 0.9f}, {0.5f, 0.25f, 2.f}};
-  Loader l(d, 5, false, 0, norm, Augment{});
+  Loader l(d, 5, false, 0, norm, Augment{}, {}, GetParam());
   Batch b;
   ASSERT_TRUE(l.next(b));
   for (int64_t i = 0; i < 5; ++i)
@@ -164,10 +180,10 @@ TEST(Loader, NormalisesEachChannelWithItsOwnMeanAndStd) {
   EXPECT_EQ(b.x[0], normalised(d.sample_data(0)[0], 0.1f, 0.5f));
 }
 
-TEST(Loader, FlipMirrorsEachRowOfAboutHalfTheImages) {
+TEST_P(LoaderEitherWay, FlipMirrorsEachRowOfAboutHalfTheImages) {
   const Dataset d = pattern_dataset(200, 2, 3, 5);
   const Normalization norm = identity_norm(2);
-  Loader l(d, 64, true, 1, norm, Augment{0, true, 0});
+  Loader l(d, 64, true, 1, norm, Augment{0, true, 0}, {}, GetParam());
   int flipped = 0, kept = 0;
   for (const auto& [i, x] : samples_of(epoch_batches(l, 0), 30)) {
     const std::vector<Real> plain = plain_sample(d, i, norm);
@@ -212,14 +228,14 @@ void expect_each_sample_one_crop(Loader& l, const Want& want) {
 
 }  // namespace
 
-TEST(Loader, CropShiftsTheImageAndPadsWithBlack) {
+TEST_P(LoaderEitherWay, CropShiftsTheImageAndPadsWithBlack) {
   // Pixels 1..250 are never 0, so padding (pixel 0, normalised to (0 - 0.5) / 0.25 = -2) and
   // content cannot be confused, and each shift gives a different picture.
   Dataset d = pattern_dataset(300, 2, 6, 6);
   for (int64_t i = 0; i < 300; ++i)
     for (int64_t k = 0; k < 72; ++k) d.pixels[static_cast<size_t>(i * 72 + k)] = static_cast<uint8_t>(1 + (i + k * 3) % 250);
   const Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
-  Loader l(d, 100, true, 4, norm, Augment{2, false, 0});
+  Loader l(d, 100, true, 4, norm, Augment{2, false, 0}, {}, GetParam());
   expect_each_sample_one_crop(l, [&](int64_t i, int64_t c, int64_t sy, int64_t sx) {
     const bool inside = sy >= 0 && sy < 6 && sx >= 0 && sx < 6;
     return inside ? normalised(d.sample_data(i)[(c * 6 + sy) * 6 + sx], 0.5f, 0.25f) : Real(-2);
@@ -228,14 +244,14 @@ TEST(Loader, CropShiftsTheImageAndPadsWithBlack) {
 
 // With crop_reflect the padding is the image mirrored at its edges (row -1 shows row 1, row 6
 // row 4), never black; every offset still occurs, and a pad as wide as the image is refused.
-TEST(Loader, CropWithReflectionPadsWithTheImageMirroredAtItsEdges) {
+TEST_P(LoaderEitherWay, CropWithReflectionPadsWithTheImageMirroredAtItsEdges) {
   Dataset d = pattern_dataset(300, 2, 6, 6);
   for (int64_t i = 0; i < 300; ++i)
     for (int64_t k = 0; k < 72; ++k) d.pixels[static_cast<size_t>(i * 72 + k)] = static_cast<uint8_t>(1 + (i + k * 3) % 250);
   const Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
   Augment reflect{2, false, 0};
   reflect.crop_reflect = true;
-  Loader l(d, 100, true, 4, norm, reflect);
+  Loader l(d, 100, true, 4, norm, reflect, {}, GetParam());
   auto mirror = [](int64_t i) { return i < 0 ? -i : i > 5 ? 10 - i : i; };
   expect_each_sample_one_crop(l, [&](int64_t i, int64_t c, int64_t sy, int64_t sx) {
     return normalised(d.sample_data(i)[(c * 6 + mirror(sy)) * 6 + mirror(sx)], 0.5f, 0.25f);
@@ -247,11 +263,11 @@ TEST(Loader, CropWithReflectionPadsWithTheImageMirroredAtItsEdges) {
   EXPECT_THROW(Loader(d, 4, true, 1, norm, too_wide), Error);
 }
 
-TEST(Loader, CutoutZerosOneSquareClippedAtTheBorders) {
+TEST_P(LoaderEitherWay, CutoutZerosOneSquareClippedAtTheBorders) {
   Dataset d = pattern_dataset(300, 3, 8, 8);
   for (auto& p : d.pixels) p = static_cast<uint8_t>(std::max<int>(p, 1));  // normalised values never 0
   const Normalization norm = identity_norm(3);
-  Loader l(d, 128, true, 2, norm, Augment{0, false, 4});
+  Loader l(d, 128, true, 2, norm, Augment{0, false, 4}, {}, GetParam());
   int whole = 0, clipped = 0;
   for (const auto& [i, x] : samples_of(epoch_batches(l, 0), 192)) {
     const std::vector<Real> plain = plain_sample(d, i, norm);
@@ -283,24 +299,24 @@ TEST(Loader, CutoutZerosOneSquareClippedAtTheBorders) {
   EXPECT_GT(clipped, 50);
 }
 
-TEST(Loader, AugmentationIsDeterministicPerSeedAndEpoch) {
+TEST_P(LoaderEitherWay, AugmentationIsDeterministicPerSeedAndEpoch) {
   const Dataset d = pattern_dataset(50, 3, 8, 8);
   const Normalization norm = identity_norm(3);
   const Augment aug{2, true, 3};
-  Loader a(d, 50, false, 1, norm, aug), b(d, 50, false, 1, norm, aug), c(d, 50, false, 2, norm, aug);
+  Loader a(d, 50, false, 1, norm, aug, {}, GetParam()), b(d, 50, false, 1, norm, aug, {}, GetParam()), c(d, 50, false, 2, norm, aug, {}, GetParam());
   const std::vector<Taken> a0 = epoch_batches(a, 0);
   EXPECT_TRUE(a0 == epoch_batches(b, 0));
   EXPECT_FALSE(a0[0].x == epoch_batches(a, 1)[0].x);
   EXPECT_FALSE(a0[0].x == epoch_batches(c, 0)[0].x);
   EXPECT_TRUE(a0 == epoch_batches(a, 0));
   // No Augment (evaluation): plain normalised samples.
-  Loader plain(d, 50, false, 1, norm, Augment{});
+  Loader plain(d, 50, false, 1, norm, Augment{}, {}, GetParam());
   for (const auto& [i, x] : samples_of(epoch_batches(plain, 0), 192)) EXPECT_EQ(x, plain_sample(d, i, norm));
 }
 
-TEST(Loader, TheSteadyStateReusesTwoBuffers) {
+TEST_P(LoaderEitherWay, TheSteadyStateReusesTwoBuffers) {
   const Dataset d = pattern_dataset(100, 1, 4, 4);
-  Loader l(d, 16, true, 1, identity_norm(1), Augment{1, true, 2});
+  Loader l(d, 16, true, 1, identity_norm(1), Augment{1, true, 2}, {}, GetParam());
   std::set<const Real*> xs;
   std::set<const int32_t*> ys;
   std::set<const int64_t*> is;
@@ -313,15 +329,39 @@ TEST(Loader, TheSteadyStateReusesTwoBuffers) {
       is.insert(b.index.data());
     }
   }
-  // The caller's batch and the worker's, swapped back and forth; the short last batch fits.
-  EXPECT_EQ(xs.size(), 2u);
-  EXPECT_EQ(ys.size(), 2u);
-  EXPECT_EQ(is.size(), 2u);
+  // The caller's batch and the worker's, swapped back and forth; or the caller's alone, filled
+  // in place. The short last batch fits.
+  const size_t buffers = GetParam() == Prepare::worker ? 2 : 1;
+  EXPECT_EQ(xs.size(), buffers);
+  EXPECT_EQ(ys.size(), buffers);
+  EXPECT_EQ(is.size(), buffers);
 }
 
-TEST(Loader, AnErrorInTheWorkerSurfacesInNext) {
+TEST(Loader, TheWorkerAndTheCallerGiveTheSameBatches) {
+  const Dataset d = pattern_dataset(90, 3, 6, 5);
+  const Normalization norm{{0.5f, 0.4f, 0.3f}, {0.2f, 0.25f, 0.3f}};
+  const Augment aug{2, false, 3, /*alternate_flip=*/true, /*crop_reflect=*/true};
+  Loader worker(d, 16, true, 4, norm, aug, {}, Prepare::worker), caller(d, 16, true, 4, norm, aug, {}, Prepare::caller);
+  for (int64_t e = 0; e < 3; ++e) EXPECT_TRUE(epoch_batches(worker, e, e) == epoch_batches(caller, e, e)) << "epoch " << e;
+}
+
+// automatic: small batches (one-image inference) are prepared by next() itself, in the caller's
+// one buffer; big ones by the worker, in two that swap.
+TEST(Loader, AutomaticLeavesSmallBatchesToTheCaller) {
+  for (const auto& [batch, image, buffers] : {std::tuple<int64_t, int64_t, size_t>{1, 28, 1}, {4, 32, 1}, {64, 32, 2}}) {
+    const Dataset d = pattern_dataset(200, 3, image, image);
+    Loader l(d, batch, true, 1, identity_norm(3), Augment{});
+    std::set<const Real*> xs;
+    Batch b;
+    l.start_epoch(0);
+    for (int k = 0; k < 3 && l.next(b); ++k) xs.insert(b.x.data());
+    EXPECT_EQ(xs.size(), buffers) << "batch " << batch << " of " << image << "x" << image;
+  }
+}
+
+TEST_P(LoaderEitherWay, AnErrorInTheWorkerSurfacesInNext) {
   Dataset d = pattern_dataset(20, 1, 2, 2);
-  Loader l(d, 8, true, 1, identity_norm(1), Augment{});
+  Loader l(d, 8, true, 1, identity_norm(1), Augment{}, {}, GetParam());
   d.pixels.resize(10);  // the loader holds d by reference: this breaks its invariant
   Batch b;
   for (int attempt = 0; attempt < 2; ++attempt) {  // a later call retries the batch
@@ -352,16 +392,16 @@ TEST(Loader, RejectsBadArgumentsWithErrors) {
   EXPECT_THROW(l.start_epoch(-1), Error);
 }
 
-TEST(Loader, AnEmptyDatasetHasNoBatches) {
+TEST_P(LoaderEitherWay, AnEmptyDatasetHasNoBatches) {
   Dataset d = pattern_dataset(0, 1, 2, 2);
-  Loader l(d, 4, true, 1, identity_norm(1), Augment{});
+  Loader l(d, 4, true, 1, identity_norm(1), Augment{}, {}, GetParam());
   EXPECT_EQ(l.batches_per_epoch(), 0);
   Batch b;
   l.start_epoch(0);
   EXPECT_FALSE(l.next(b));
 }
 
-TEST(Loader, RestartsAtRandomWhileTheWorkerIsBusyStayExact) {
+TEST_P(LoaderEitherWay, RestartsAtRandomWhileTheWorkerIsBusyStayExact) {
   // Big batches, and the caller jumps around right after each next(), so the worker is usually
   // mid-batch when start_epoch / skip drop its work. A batch is recognised by its indices and a
   // sample of its values (cheap to take, so the caller does not give the worker time to finish).
@@ -374,14 +414,14 @@ TEST(Loader, RestartsAtRandomWhileTheWorkerIsBusyStayExact) {
     for (int64_t k = 0; k < b.x.numel(); k += 331) s.second.push_back(b.x[k]);
     return s;
   };
-  Loader ref(d, 200, true, 8, norm, aug);
+  Loader ref(d, 200, true, 8, norm, aug, {}, GetParam());
   std::vector<std::vector<Sig>> full(3);
   Batch b;
   for (int64_t e = 0; e < 3; ++e) {
     ref.start_epoch(e);
     while (ref.next(b)) full[static_cast<size_t>(e)].push_back(sig(b));
   }
-  Loader l(d, 200, true, 8, norm, aug);
+  Loader l(d, 200, true, 8, norm, aug, {}, GetParam());
   Rng rng(123);
   struct Seen {
     int64_t epoch, pos;
@@ -414,11 +454,11 @@ TEST(Loader, RestartsAtRandomWhileTheWorkerIsBusyStayExact) {
     EXPECT_TRUE(s.s == full[static_cast<size_t>(s.epoch)][static_cast<size_t>(s.pos)]) << "epoch " << s.epoch << " batch " << s.pos;
 }
 
-TEST(Loader, IsDestroyedCleanlyAtAnyPoint) {
+TEST_P(LoaderEitherWay, IsDestroyedCleanlyAtAnyPoint) {
   const Dataset d = pattern_dataset(300, 3, 16, 16);
   const Normalization norm = identity_norm(3);
   for (int k = 0; k < 30; ++k) {
-    Loader l(d, 150, true, 1, norm, Augment{2, true, 4});
+    Loader l(d, 150, true, 1, norm, Augment{2, true, 4}, {}, GetParam());
     Batch b;
     if (k % 3 >= 1) l.start_epoch(k);  // the worker is now busy with batch 0
     if (k % 3 == 2) l.next(b);         // ... or with batch 1
@@ -427,7 +467,7 @@ TEST(Loader, IsDestroyedCleanlyAtAnyPoint) {
 
 // Float samples (the Python module's arrays) reach the batch exactly as given, in the same
 // seeded order as 8-bit ones; augmentation is refused for them.
-TEST(Loader, FloatSamplesAreCopiedAsGivenInTheSameOrder) {
+TEST_P(LoaderEitherWay, FloatSamplesAreCopiedAsGivenInTheSameOrder) {
   Dataset bytes;
   bytes.source = "bytes";
   bytes.sample = Shape{3};
@@ -443,12 +483,12 @@ TEST(Loader, FloatSamplesAreCopiedAsGivenInTheSameOrder) {
     }
   }
   floats.labels = bytes.labels;
-  Loader lb(bytes, 4, true, 7, identity_norm(3), Augment{}), lf(floats, 4, true, 7, Normalization{}, Augment{});
+  Loader lb(bytes, 4, true, 7, identity_norm(3), Augment{}, {}, GetParam()), lf(floats, 4, true, 7, Normalization{}, Augment{}, {}, GetParam());
   const auto b = epoch_batches(lb, 2), f = epoch_batches(lf, 2);
   ASSERT_EQ(f.size(), 3u);
   EXPECT_EQ(b, f);
   floats.values[0] = -3.5f;  // not normalised, not clipped
-  Loader one(floats, 10, false, 0, Normalization{}, Augment{});
+  Loader one(floats, 10, false, 0, Normalization{}, Augment{}, {}, GetParam());
   Batch batch;
   ASSERT_TRUE(one.next(batch));
   EXPECT_EQ(batch.x[0], Real(-3.5));
@@ -460,7 +500,7 @@ TEST(Loader, FloatSamplesAreCopiedAsGivenInTheSameOrder) {
 // Alternating flips: each image shows one side in even epochs and the other in odd ones, the
 // side of epoch 0 a seeded coin per image (about half flipped), independent of the order the
 // shuffle puts it in; the coin changes with the seed.
-TEST(Loader, AlternateFlipShowsEachImageBothWaysInTwoEpochs) {
+TEST_P(LoaderEitherWay, AlternateFlipShowsEachImageBothWaysInTwoEpochs) {
   const Dataset d = pattern_dataset(200, 2, 3, 5);
   const Normalization norm = identity_norm(2);
   const int64_t S = d.sample.numel(), W = 5;
@@ -472,7 +512,7 @@ TEST(Loader, AlternateFlipShowsEachImageBothWaysInTwoEpochs) {
   auto sides = [&](uint64_t seed) {
     Augment a;
     a.alternate_flip = true;
-    Loader l(d, 64, true, seed, norm, a);
+    Loader l(d, 64, true, seed, norm, a, {}, GetParam());
     std::vector<std::vector<int>> flipped(4, std::vector<int>(200, -1));
     for (int64_t e = 0; e < 4; ++e)
       for (const auto& [i, v] : samples_of(epoch_batches(l, e), S)) {

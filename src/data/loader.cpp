@@ -28,7 +28,7 @@ int64_t stored(const Dataset& d) { return static_cast<int64_t>(d.floats ? d.valu
 }  // namespace
 
 Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
-               const Augment& augment, Shard shard)
+               const Augment& augment, Shard shard, Prepare prepare)
     : data_(data),
       n_(data.size()),
       batch_size_(batch_size),
@@ -68,7 +68,7 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
       float_mean_.push_back(norm.mean[c]);
       float_std_.push_back(norm.std[c]);
     }
-    worker_ = std::thread([this] { work(); });
+    start_worker(prepare);
     return;
   }
   lut_.resize(static_cast<size_t>(channels_ * 256));
@@ -94,7 +94,13 @@ Loader::Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t s
       throw Error("augmentation: crops padded by reflection need crop_pad below the image's sides, got " +
                   std::to_string(augment.crop_pad) + " for images " + s.str());
   }
-  worker_ = std::thread([this] { work(); });
+  start_worker(prepare);
+}
+
+void Loader::start_worker(Prepare prepare) {
+  inline_ = prepare == Prepare::caller ||
+            (prepare == Prepare::automatic && batch_size_ * data_.sample.numel() <= kInlineValues);
+  if (!inline_) worker_ = std::thread([this] { work(); });
 }
 
 Loader::~Loader() {
@@ -104,7 +110,7 @@ Loader::~Loader() {
     ++gen_;  // abandon a batch in progress
   }
   work_cv_.notify_all();
-  worker_.join();
+  if (worker_.joinable()) worker_.join();
 }
 
 int64_t Loader::batches_per_epoch() const { return batches_; }
@@ -156,6 +162,14 @@ bool Loader::next(Batch& out) {
   std::unique_lock lk(mu_);
   if (epoch_ < 0) start_locked(0);
   if (pos_ >= batches_) return false;
+  if (inline_) {
+    // Prepared here, into the caller's batch: no hand-over. An exception leaves pos_ where it
+    // is, so the next call retries the same batch, as with the worker.
+    assign_locked(out, pos_);
+    fill(out, epoch_, pos_ * batch_size_ + out.offset, gen_);
+    ++pos_;
+    return true;
+  }
   if (retry_) {  // the last attempt at this batch failed: try again, now that the caller asks
     retry_ = false;
     job_ = pos_;
@@ -185,22 +199,18 @@ void Loader::work() {
     const int64_t b = job_, epoch = epoch_;
     const uint64_t gen = gen_;
     job_ = -1;
-    // Copy the batch's indices while holding the lock: start_epoch may rewrite order_ as soon
-    // as it is released.
-    const int64_t start = b * batch_size_, m = std::min(n_, start + batch_size_) - start;
-    const int64_t first = start + m * shard_.rank / shard_.ranks, last = start + m * (shard_.rank + 1) / shard_.ranks;
-    buf_.global = m;
-    buf_.offset = first - start;
     std::exception_ptr err;
     try {
-      buf_.index.assign(order_.begin() + first, order_.begin() + last);
+      // The batch's indices are copied while the lock is held: start_epoch may rewrite order_
+      // as soon as it is released.
+      assign_locked(buf_, b);
     } catch (...) {  // bad_alloc: it must reach the caller, not end the thread
       err = std::current_exception();
     }
     lk.unlock();
     if (!err) {
       try {
-        fill(buf_, epoch, first, gen);
+        fill(buf_, epoch, b * batch_size_ + buf_.offset, gen);
       } catch (...) {
         err = std::current_exception();
       }
@@ -211,6 +221,14 @@ void Loader::work() {
     error_ = err;
     ready_cv_.notify_all();
   }
+}
+
+void Loader::assign_locked(Batch& b, int64_t batch) const {
+  const int64_t start = batch * batch_size_, m = std::min(n_, start + batch_size_) - start;
+  const int64_t first = start + m * shard_.rank / shard_.ranks, last = start + m * (shard_.rank + 1) / shard_.ranks;
+  b.global = m;
+  b.offset = first - start;
+  b.index.assign(order_.begin() + first, order_.begin() + last);
 }
 
 bool Loader::fill(Batch& b, int64_t epoch, int64_t first, uint64_t gen) {

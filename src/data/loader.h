@@ -1,6 +1,7 @@
 #pragma once
 // Batches for training and evaluation: shuffling, normalisation and augmentation, prepared on
-// a background thread one batch ahead so the trainer never waits on data.
+// a background thread one batch ahead so the trainer never waits on data; small batches in
+// next() itself (Prepare below).
 //
 // Everything random is a pure function of (seed, epoch, position): the order of an epoch is a
 // seeded permutation, and each sample's crop offset / flip / cutout is drawn from a
@@ -62,14 +63,24 @@ struct Shard {
   int rank = 0, ranks = 1;
 };
 
+// Who prepares the batches. The worker: a background thread, one batch ahead. The caller:
+// next() itself, with no thread. Handing a batch over costs a wake-up of the other thread and
+// often a wait for it, tens of microseconds on these machines: more than preparing a batch of
+// a few images (one MNIST image is 784 table lookups, about 1 µs), which is what one-image
+// inference asks for, batch after batch. automatic: the caller for batches of at most
+// kInlineValues values, else the worker. Both give the same batches.
+enum class Prepare { automatic, worker, caller };
+
 class Loader {
  public:
+  static constexpr int64_t kInlineValues = 16384;
+
   // shuffle: a new seeded permutation each epoch; otherwise dataset order. The last batch of
   // an epoch may be smaller than batch_size. batch_size is the global batch: with a shard,
   // next() returns this rank's part of it (possibly empty when the batch has fewer samples
   // than there are ranks).
   Loader(const Dataset& data, int64_t batch_size, bool shuffle, uint64_t seed, const Normalization& norm,
-         const Augment& augment, Shard shard = {});
+         const Augment& augment, Shard shard = {}, Prepare prepare = Prepare::automatic);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -88,7 +99,10 @@ class Loader {
   bool next(Batch& out);
 
  private:
+  void start_worker(Prepare prepare);  // the worker thread, unless the caller prepares the batches
   void work();             // the background thread's loop
+  // b's indices, global size and offset for batch `batch` of the current epoch (mu_ held).
+  void assign_locked(Batch& b, int64_t batch) const;
   void restart_locked();   // drops prefetched work and asks for batch pos_ (mu_ held)
   void start_locked(int64_t epoch);
   // Builds the batch whose indices are in b.index, at position `first` of `epoch`; false
@@ -103,6 +117,7 @@ class Loader {
   const uint64_t seed_;
   const Augment augment_;
   const Shard shard_;
+  bool inline_ = false;  // Prepare::caller: batches prepared in next(), no worker thread
   int64_t channels_ = 0, plane_ = 0, height_ = 0, width_ = 0;
   std::vector<Real> lut_;          // (C, 256): the normalised value of every pixel value
   // augment_sample's source_indices of the rows and columns; the worker's alone.
@@ -127,7 +142,7 @@ class Loader {
   // The worker's half of the double buffer (the caller's Batch is the other half): the worker
   // owns it from taking a job until it sets ready_; next() swaps it with the caller's.
   Batch buf_;
-  std::thread worker_;  // last, so it starts once everything above exists
+  std::thread worker_;  // last, so it starts once everything above exists (none when inline_)
 };
 
 }  // namespace kiln
